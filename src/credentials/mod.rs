@@ -1,0 +1,163 @@
+//! Credentials: where they come from, how they are read, and what a key file holds.
+
+pub mod service_account;
+pub mod source;
+pub mod url;
+
+pub use service_account::ServiceAccountKey;
+pub use source::{CREDENTIALS_ENV, Origin};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The credential types a credentials file can hold that this tool can use.
+#[derive(Debug)]
+pub enum Credentials {
+    /// A service-account key (`"type": "service_account"`).
+    ServiceAccount(ServiceAccountKey),
+}
+
+/// Parses a credentials file's bytes, naming `origin` in every error.
+pub fn parse(bytes: &Secret<Vec<u8>>, origin: &Origin) -> Result<Credentials> {
+    let mut object = parse_object(bytes.expose(), origin)?;
+    let kind = match object.get("type") {
+        None => None,
+        Some(Value::String(kind)) => Some(kind.clone()),
+        Some(_) => {
+            return Err(Error::config(format!(
+                "{origin} has a `type` that is not a string"
+            )));
+        }
+    };
+
+    match kind.as_deref() {
+        Some("service_account") => {
+            ServiceAccountKey::from_json(&mut object, origin).map(Credentials::ServiceAccount)
+        }
+        // Keys written by hand sometimes drop `type`; the two required fields identify them.
+        None if object.contains_key("private_key") && object.contains_key("client_email") => {
+            ServiceAccountKey::from_json(&mut object, origin).map(Credentials::ServiceAccount)
+        }
+        None => Err(Error::config(format!("{origin} has no `type` field"))
+            .hint("a service-account key file has \"type\": \"service_account\"; ask Posos for a new key file")),
+        Some("authorized_user") => Err(Error::config(format!(
+            "{origin} holds user credentials (type authorized_user), which can't mint an identity token for the Posos audience"
+        ))
+        .hint("an identity token for another audience needs a service account: use the service-account key file that Posos gave you")),
+        Some(other) => Err(Error::config(format!(
+            "{origin} has type {}, which is not supported",
+            printable_type(other)
+        ))
+        .hint("supported type: service_account")),
+    }
+}
+
+/// Parses JSON text that must be an object, with errors that give a position but no content.
+fn parse_object(bytes: &[u8], origin: &Origin) -> Result<Map<String, Value>> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+        let what = match err.classify() {
+            serde_json::error::Category::Eof => "ends before the JSON is complete",
+            _ => "is not valid JSON",
+        };
+        Error::config(format!(
+            "{origin} {what} (line {}, column {})",
+            err.line(),
+            err.column()
+        ))
+        .hint("it should be the service-account key JSON exactly as Posos gave it")
+    })?;
+
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(Error::config(format!(
+            "{origin} holds a JSON {}, not an object",
+            json_kind(&other)
+        ))
+        .hint("it should be the service-account key JSON exactly as Posos gave it")),
+    }
+}
+
+/// Names the kind of a JSON value, for messages that must not show the value itself.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Quotes a credential `type` for a message when it looks like a type name, and hides it when
+/// it looks like anything else, so that a message never carries arbitrary file content.
+fn printable_type(kind: &str) -> String {
+    let plain = kind.len() <= 40
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        format!("\"{kind}\"")
+    } else {
+        "of an unknown form".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn origin() -> Origin {
+        Origin::Flag(PathBuf::from("key.json"))
+    }
+
+    fn parse_text(text: &str) -> Result<Credentials> {
+        parse(&Secret::new(text.as_bytes().to_vec()), &origin())
+    }
+
+    #[test]
+    fn parse_reports_position_of_syntax_error() {
+        let err = parse_text("{\n  \"type\": ,\n}").unwrap_err();
+        assert!(err.message().contains("line 2"), "{}", err.message());
+        assert!(err.message().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn parse_rejects_non_object() {
+        let err = parse_text("[1, 2]").unwrap_err();
+        assert!(err.message().contains("JSON array, not an object"));
+    }
+
+    #[test]
+    fn parse_rejects_deep_nesting() {
+        let text = "[".repeat(10_000);
+        let err = parse_text(&text).unwrap_err();
+        assert!(err.message().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn parse_explains_user_credentials() {
+        let err = parse_text(r#"{"type": "authorized_user", "refresh_token": "x"}"#).unwrap_err();
+        assert!(err.message().contains("authorized_user"));
+        assert!(err.hints()[0].contains("service account"));
+    }
+
+    #[test]
+    fn parse_hides_odd_type_values() {
+        let err = parse_text(r#"{"type": "-----BEGIN PRIVATE KEY----- abc"}"#).unwrap_err();
+        assert!(!err.message().contains("BEGIN"));
+    }
+
+    #[test]
+    fn parse_accepts_byte_order_mark() {
+        let text = format!(
+            "\u{feff}{}",
+            include_str!("../../tests/fixtures/service-account.json")
+        );
+        assert!(parse_text(&text).is_ok());
+    }
+}

@@ -1,0 +1,282 @@
+//! Finding the credentials (a flag, an environment variable or standard input) and reading
+//! them with bounds on size and time, so that a huge file, `/dev/zero`, a FIFO or a stdin that
+//! never closes ends in a clear error instead of a hang or an exhausted memory.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The environment variable that holds the path of the key file, as in Google's libraries.
+pub const CREDENTIALS_ENV: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+
+/// The largest credentials file accepted. A Google service-account key is about 2.4 KiB, and
+/// one holding an 8192-bit key about 7 KiB, so this leaves room without reading a huge file.
+pub const MAX_CREDENTIALS_BYTES: u64 = 64 * 1024;
+
+/// Where the credentials come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `--credentials FILE`.
+    Flag(PathBuf),
+    /// `--credentials -`.
+    Stdin,
+    /// The path in `GOOGLE_APPLICATION_CREDENTIALS`.
+    EnvVar(PathBuf),
+}
+
+impl Origin {
+    /// Returns the file path, or `None` for standard input.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Origin::Flag(path) | Origin::EnvVar(path) => Some(path),
+            Origin::Stdin => None,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(path) => write!(
+                f,
+                "credentials file {} (from --credentials)",
+                path.display()
+            ),
+            Origin::Stdin => f.write_str("credentials on standard input (--credentials -)"),
+            Origin::EnvVar(path) => {
+                write!(
+                    f,
+                    "credentials file {} (from {CREDENTIALS_ENV})",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+/// Picks the credentials named by `--credentials`, else by `GOOGLE_APPLICATION_CREDENTIALS`.
+///
+/// Returns `Ok(None)` when neither is given, so that the caller can look elsewhere.
+pub fn locate(flag: Option<&OsStr>, env_value: Option<OsString>) -> Result<Option<Origin>> {
+    if let Some(flag) = flag {
+        if flag == "-" {
+            return Ok(Some(Origin::Stdin));
+        }
+        check_path_text(flag, "--credentials")?;
+        return Ok(Some(Origin::Flag(PathBuf::from(flag))));
+    }
+
+    let Some(value) = env_value else {
+        return Ok(None);
+    };
+    if value.is_empty() {
+        return Err(
+            Error::config(format!("{CREDENTIALS_ENV} is set but empty")).hint(format!(
+                "set {CREDENTIALS_ENV} to the path of the service-account key file, or unset it"
+            )),
+        );
+    }
+    let text = value.to_string_lossy();
+    if text.trim_start().starts_with('{') {
+        return Err(Error::config(format!(
+            "{CREDENTIALS_ENV} holds JSON text, not the path of a key file"
+        ))
+        .hint(format!(
+            "pass the JSON on standard input instead: printf '%s' \"${CREDENTIALS_ENV}\" | posos-token --credentials -"
+        ))
+        .hint(format!("or write it to a file with mode 0600 and set {CREDENTIALS_ENV} to that path")));
+    }
+    check_path_text(&value, CREDENTIALS_ENV)?;
+    Ok(Some(Origin::EnvVar(PathBuf::from(value))))
+}
+
+/// Rejects path text that can't be what the user meant: empty, or wrapped in literal quotes.
+fn check_path_text(path: &OsStr, named_by: &str) -> Result<()> {
+    let text = path.to_string_lossy();
+    if text.is_empty() {
+        return Err(Error::config(format!("{named_by} was given an empty path"))
+            .hint("give the path of the service-account key file, or - to read it from standard input"));
+    }
+    let quoted = text.len() >= 2
+        && ((text.starts_with('"') && text.ends_with('"'))
+            || (text.starts_with('\'') && text.ends_with('\'')));
+    if quoted && !Path::new(path).exists() {
+        let unquoted = &text[1..text.len() - 1];
+        return Err(Error::config(format!(
+            "the path in {named_by} has literal quotes around it: {text}"
+        ))
+        .hint(format!(
+            "remove the quotes, so that the path reads {unquoted}"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the credentials, at most `MAX_CREDENTIALS_BYTES` of them, and gives up at `deadline`.
+pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
+    let bytes = match origin {
+        Origin::Stdin => read_bounded(io::stdin(), origin, deadline)?,
+        Origin::Flag(path) | Origin::EnvVar(path) => {
+            let file = open(path, origin)?;
+            read_bounded(file, origin, deadline)?
+        }
+    };
+    if bytes.expose().iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::config(format!("{origin} is empty"))
+            .hint("it should hold the service-account key JSON that Posos gave you"));
+    }
+    Ok(bytes)
+}
+
+/// Opens a key file, turning each way it can fail into a message with the fix.
+fn open(path: &Path, origin: &Origin) -> Result<File> {
+    let metadata = match path.metadata() {
+        Ok(metadata) => metadata,
+        Err(err) => return Err(open_error(err, path, origin)),
+    };
+    if metadata.is_dir() {
+        return Err(
+            Error::config(format!("{origin} is a directory, not a key file"))
+                .hint("give the path of the .json key file inside it"),
+        );
+    }
+    if metadata.is_file() && metadata.len() > MAX_CREDENTIALS_BYTES {
+        return Err(too_large(origin));
+    }
+    warn_if_readable_by_others(&metadata, path);
+    File::open(path).map_err(|err| open_error(err, path, origin))
+}
+
+fn open_error(err: io::Error, path: &Path, origin: &Origin) -> Error {
+    match err.kind() {
+        io::ErrorKind::NotFound => {
+            let mut error = Error::config(format!("{origin} not found"));
+            let text = path.to_string_lossy();
+            if text.trim() != text && Path::new(text.trim()).exists() {
+                error = error.hint("the path has leading or trailing spaces: remove them");
+            } else {
+                error =
+                    error.hint("check the path, or point it at the key file that Posos gave you");
+            }
+            error
+        }
+        io::ErrorKind::PermissionDenied => Error::config(format!(
+            "{origin} can't be read: permission denied"
+        ))
+        .hint("run as the user who owns the key file, or give that user read access (chmod 600)"),
+        _ => Error::config(format!("{origin} can't be read: {err}")),
+    }
+}
+
+fn too_large(origin: &Origin) -> Error {
+    Error::config(format!(
+        "{origin} is larger than {} KiB, so it is not a service-account key",
+        MAX_CREDENTIALS_BYTES / 1024
+    ))
+    .hint("a key file is about 2.4 KiB of JSON: check that the path names the right file")
+}
+
+/// Reads at most `MAX_CREDENTIALS_BYTES + 1` bytes on a helper thread, so that a source that
+/// never ends (a FIFO with no writer, a terminal) is bounded by the deadline.
+fn read_bounded<R: Read + Send + 'static>(
+    reader: R,
+    origin: &Origin,
+    deadline: Instant,
+) -> Result<Secret<Vec<u8>>> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let result = reader
+            .take(MAX_CREDENTIALS_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| Secret::new(bytes));
+        // The receiver is gone when the deadline passed first; nothing is left to tell.
+        let _ = sender.send(result);
+    });
+
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    match receiver.recv_timeout(remaining) {
+        Ok(Ok(bytes)) if bytes.expose().len() as u64 > MAX_CREDENTIALS_BYTES => {
+            Err(too_large(origin))
+        }
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(err)) => Err(Error::config(format!("{origin} can't be read: {err}"))),
+        Err(_) => Err(Error::config(format!(
+            "timed out reading {origin}: no end of input before the --timeout budget ran out"
+        ))
+        .hint(match origin {
+            Origin::Stdin => {
+                "pipe the key JSON in, for example: posos-token --credentials - < key.json"
+            }
+            _ => "the path names something that does not end, such as a FIFO with no writer",
+        })),
+    }
+}
+
+/// Warns, as ssh does, when a private key file is readable by the group or by others.
+#[cfg(unix)]
+fn warn_if_readable_by_others(metadata: &std::fs::Metadata, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode = metadata.permissions().mode();
+    if metadata.is_file() && mode & 0o077 != 0 {
+        log::warn!(
+            "key file {} has mode {:04o}, so other users may read the private key; run: chmod 600 {}",
+            path.display(),
+            mode & 0o7777,
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_metadata: &std::fs::Metadata, _path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_prefers_flag() {
+        let origin = locate(Some(OsStr::new("a.json")), Some("b.json".into())).unwrap();
+        assert_eq!(origin, Some(Origin::Flag(PathBuf::from("a.json"))));
+    }
+
+    #[test]
+    fn locate_dash_means_stdin() {
+        let origin = locate(Some(OsStr::new("-")), None).unwrap();
+        assert_eq!(origin, Some(Origin::Stdin));
+    }
+
+    #[test]
+    fn locate_without_source_returns_none() {
+        assert_eq!(locate(None, None).unwrap(), None);
+    }
+
+    #[test]
+    fn locate_rejects_empty_variable() {
+        let err = locate(None, Some(OsString::new())).unwrap_err();
+        assert!(err.message().contains("set but empty"), "{}", err.message());
+    }
+
+    #[test]
+    fn locate_rejects_json_in_variable() {
+        let err = locate(None, Some(r#"{"type": "service_account"}"#.into())).unwrap_err();
+        assert!(err.message().contains("holds JSON text"));
+        assert!(!err.message().contains("service_account"));
+    }
+
+    #[test]
+    fn locate_rejects_quoted_path() {
+        let err = locate(None, Some("\"/no/such/key.json\"".into())).unwrap_err();
+        assert!(err.message().contains("literal quotes"));
+    }
+}

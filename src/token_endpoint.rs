@@ -1,0 +1,315 @@
+//! The exchange at the token endpoint: POST the signed assertion with the JWT-bearer grant
+//! (RFC 7523) and read the identity token, or Google's error JSON, from the answer.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+use ureq::http::header;
+
+use crate::error::{Error, Result};
+use crate::http::{self, MAX_BODY_BYTES};
+use crate::id_token::IdToken;
+use crate::secret::Secret;
+
+/// The grant type of RFC 7523 section 2.1.
+pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The key that signed an assertion, named in messages when Google refuses it.
+#[derive(Debug, Clone)]
+pub struct KeyIdentity {
+    pub client_email: String,
+    pub private_key_id: Option<String>,
+}
+
+impl KeyIdentity {
+    fn describe(&self) -> String {
+        match &self.private_key_id {
+            Some(id) => format!("{} (private_key_id {id})", self.client_email),
+            None => self.client_email.clone(),
+        }
+    }
+}
+
+/// A token endpoint's answer, reduced to what decides the outcome.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub date: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// POSTs `assertion` to `token_uri` and returns the answer, whatever its status.
+pub fn post_assertion(
+    token_uri: &str,
+    assertion: &Secret<String>,
+    deadline: Instant,
+) -> Result<Answer> {
+    let agent = http::agent(deadline);
+    let form = [
+        ("grant_type", JWT_BEARER_GRANT_TYPE),
+        ("assertion", assertion.expose().as_str()),
+    ];
+    let started = Instant::now();
+    let mut response = agent
+        .post(token_uri)
+        .send_form(form)
+        .map_err(|err| http::transport_error(err, token_uri))?;
+
+    let header_text = |name: header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(String::from)
+    };
+    let status = response.status().as_u16();
+    let content_type = header_text(header::CONTENT_TYPE);
+    let location = header_text(header::LOCATION);
+    let date = header_text(header::DATE);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY_BYTES)
+        .read_to_vec()
+        .map_err(|err| http::transport_error(err, token_uri))?;
+    log::debug!(
+        "POST {token_uri}: HTTP {status}, {} bytes of {} in {} ms",
+        body.len(),
+        content_type.as_deref().unwrap_or("no content type"),
+        started.elapsed().as_millis()
+    );
+
+    Ok(Answer {
+        status,
+        content_type,
+        location,
+        date,
+        body,
+    })
+}
+
+/// Reads the identity token from a token endpoint's answer, or explains why there is none.
+pub fn interpret(answer: &Answer, token_uri: &str, key: &KeyIdentity) -> Result<IdToken> {
+    let status = answer.status;
+    if (300..400).contains(&status) {
+        let target = answer.location.as_deref().unwrap_or("no Location header");
+        return Err(Error::protocol(format!(
+            "{token_uri} answered HTTP {status}, a redirect to {target}, which is not followed"
+        ))
+        .hint("check token_uri in the key file; a proxy may be redirecting the request"));
+    }
+    if looks_like_html(answer) {
+        return Err(Error::new(
+            if status >= 500 || status == 429 { crate::exit_code::ExitCode::Temporary } else { crate::exit_code::ExitCode::Protocol },
+            format!("{token_uri} answered HTTP {status} with an HTML page instead of JSON"),
+        )
+        .hint("a proxy or captive portal probably answered instead of Google: check the network and proxy settings"));
+    }
+
+    match (status, parse_json_object(answer, token_uri)?) {
+        (200, Some(object)) => read_id_token(object, token_uri),
+        (_, object) => Err(error_answer(status, object.as_ref(), token_uri, key)),
+    }
+}
+
+fn looks_like_html(answer: &Answer) -> bool {
+    let by_type = answer
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.to_ascii_lowercase().contains("html"));
+    let start = answer.body.iter().position(|b| !b.is_ascii_whitespace());
+    let by_body = start.is_some_and(|i| answer.body[i] == b'<');
+    by_type || by_body
+}
+
+/// Parses the body as a JSON object. A non-200 body that is not JSON yields `Ok(None)`, so
+/// that the status alone decides; a 200 body must be a JSON object.
+fn parse_json_object(answer: &Answer, token_uri: &str) -> Result<Option<Map<String, Value>>> {
+    let describe = || {
+        format!(
+            "HTTP {}, content type {}, {} bytes",
+            answer.status,
+            answer.content_type.as_deref().unwrap_or("(none)"),
+            answer.body.len()
+        )
+    };
+    match serde_json::from_slice::<Value>(&answer.body) {
+        Ok(Value::Object(object)) => Ok(Some(object)),
+        _ if answer.status != 200 => Ok(None),
+        Ok(_) => Err(Error::protocol(format!(
+            "{token_uri} answered JSON that is not an object ({})",
+            describe()
+        ))),
+        Err(err) if err.classify() == serde_json::error::Category::Eof => {
+            Err(Error::protocol(format!(
+                "{token_uri} answered a body that was cut short ({})",
+                describe()
+            )))
+        }
+        Err(_) => Err(Error::protocol(format!(
+            "{token_uri} answered something that is not JSON ({})",
+            describe()
+        ))),
+    }
+}
+
+fn read_id_token(mut object: Map<String, Value>, token_uri: &str) -> Result<IdToken> {
+    match object.remove("id_token") {
+        Some(Value::String(token)) => IdToken::parse(Secret::new(token)).map_err(|reason| {
+            Error::protocol(format!(
+                "{token_uri} answered an id_token that can't be read: {reason}"
+            ))
+        }),
+        Some(_) => Err(Error::protocol(format!(
+            "{token_uri} answered an id_token that is not a string"
+        ))),
+        None if object.contains_key("access_token") => Err(Error::protocol(format!(
+            "{token_uri} answered an access token instead of an identity token"
+        ))
+        .hint(
+            "the endpoint ignored target_audience; check that token_uri is Google's token endpoint",
+        )),
+        None => Err(Error::protocol(format!(
+            "{token_uri} answered HTTP 200 without an id_token"
+        ))),
+    }
+}
+
+/// Explains a non-200 answer, quoting Google's `error` and `error_description`.
+fn error_answer(
+    status: u16,
+    object: Option<&Map<String, Value>>,
+    token_uri: &str,
+    key: &KeyIdentity,
+) -> Error {
+    let field = |name: &str| {
+        object
+            .and_then(|o| o.get(name))
+            .and_then(Value::as_str)
+            .map(|text| sanitize(text))
+    };
+    let code = field("error");
+    let description = field("error_description");
+    let quoted = match (&code, &description) {
+        (Some(code), Some(description)) => format!(": {code}: \"{description}\""),
+        (Some(code), None) => format!(": {code}"),
+        _ => String::new(),
+    };
+    let message = format!("{token_uri} answered HTTP {status}{quoted}");
+
+    let transient = status >= 500
+        || status == 429
+        || status == 408
+        || matches!(
+            code.as_deref(),
+            Some("internal_failure" | "server_error" | "temporarily_unavailable")
+        );
+    if transient {
+        return Error::temporary(message)
+            .hint("the token endpoint is having trouble: try again later");
+    }
+
+    let description = description.unwrap_or_default();
+    match code.as_deref() {
+        Some("invalid_grant") if description.contains("Invalid JWT Signature") => {
+            Error::refused(message).hint(format!(
+                "Google does not accept the key of {}: it was probably deleted or rotated; ask Posos for a new key file",
+                key.describe()
+            ))
+        }
+        Some("invalid_grant") if description.contains("account not found") => {
+            Error::refused(message).hint(format!(
+                "the service account {} is disabled or deleted; ask Posos to check it",
+                key.client_email
+            ))
+        }
+        Some("invalid_grant") | Some("unauthorized_client") => Error::refused(message).hint(format!(
+            "Google refused the key of {}; ask Posos whether it is still valid",
+            key.describe()
+        )),
+        Some(_) if (400..500).contains(&status) => Error::refused(message),
+        None if status == 401 || status == 403 => Error::refused(message),
+        _ => Error::protocol(format!("{message} without Google's error JSON"))
+            .hint("check token_uri in the key file; something other than Google's token endpoint answered"),
+    }
+}
+
+/// Keeps a quoted server string short and free of control characters.
+fn sanitize(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
+    clean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> KeyIdentity {
+        KeyIdentity {
+            client_email: "sa@example.iam.gserviceaccount.com".into(),
+            private_key_id: Some("abc123".into()),
+        }
+    }
+
+    fn answer(status: u16, content_type: &str, body: &str) -> Answer {
+        Answer {
+            status,
+            content_type: Some(content_type.into()),
+            location: None,
+            date: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn class_of(answer: &Answer) -> crate::exit_code::ExitCode {
+        interpret(answer, "https://t/token", &key())
+            .unwrap_err()
+            .class()
+    }
+
+    #[test]
+    fn invalid_signature_is_refused_and_names_key() {
+        let body = r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#;
+        let err = interpret(
+            &answer(400, "application/json", body),
+            "https://t/token",
+            &key(),
+        )
+        .unwrap_err();
+        assert_eq!(err.class(), crate::exit_code::ExitCode::Refused);
+        assert!(err.message().contains("Invalid JWT Signature."));
+        assert!(err.hints()[0].contains("abc123"));
+    }
+
+    #[test]
+    fn statuses_map_to_classes() {
+        use crate::exit_code::ExitCode::*;
+        assert_eq!(class_of(&answer(503, "application/json", "{}")), Temporary);
+        assert_eq!(class_of(&answer(429, "text/plain", "slow down")), Temporary);
+        assert_eq!(class_of(&answer(403, "text/plain", "no")), Refused);
+        assert_eq!(class_of(&answer(404, "text/plain", "no")), Protocol);
+        assert_eq!(class_of(&answer(200, "text/html", "<html>")), Protocol);
+        assert_eq!(
+            class_of(&answer(200, "application/json", "{\"id_tok")),
+            Protocol
+        );
+        assert_eq!(class_of(&answer(200, "application/json", "[]")), Protocol);
+    }
+
+    #[test]
+    fn access_token_alone_is_explained() {
+        let err = interpret(
+            &answer(200, "application/json", r#"{"access_token":"ya29.x"}"#),
+            "https://t/token",
+            &key(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message()
+                .contains("access token instead of an identity token")
+        );
+        assert!(!err.message().contains("ya29"));
+    }
+}
