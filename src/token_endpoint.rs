@@ -188,7 +188,7 @@ fn error_answer(
         object
             .and_then(|o| o.get(name))
             .and_then(Value::as_str)
-            .map(|text| sanitize(text))
+            .map(sanitize)
     };
     let code = field("error");
     let description = field("error_description");
