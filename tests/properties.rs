@@ -1,0 +1,170 @@
+//! Property tests: the parsers that read untrusted input return an error value for arbitrary
+//! bytes and for mutations of valid inputs, and never panic.
+
+use std::path::PathBuf;
+
+use posos_token::credentials::{self, Origin};
+use posos_token::id_token;
+use posos_token::private_key;
+use posos_token::secret::Secret;
+use posos_token::token_endpoint::{Answer, KeyIdentity, interpret};
+use proptest::prelude::*;
+
+const KEY_FILE: &str = include_str!("fixtures/service-account.json");
+
+fn origin() -> Origin {
+    Origin::Flag(PathBuf::from("key.json"))
+}
+
+fn fixture_pem() -> String {
+    let value: serde_json::Value = serde_json::from_str(KEY_FILE).unwrap();
+    value["private_key"].as_str().unwrap().to_string()
+}
+
+/// A mutation of a byte string: flip, delete or insert at a position chosen by the strategy.
+#[derive(Clone, Debug)]
+enum Mutation {
+    Flip(usize, u8),
+    Delete(usize, usize),
+    Insert(usize, Vec<u8>),
+    Truncate(usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), 1..=255u8).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
+        (any::<usize>(), 1..64usize).prop_map(|(at, len)| Mutation::Delete(at, len)),
+        (any::<usize>(), prop::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+        any::<usize>().prop_map(Mutation::Truncate),
+    ]
+}
+
+fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+    for mutation in mutations {
+        let len = bytes.len().max(1);
+        match mutation {
+            Mutation::Flip(at, mask) => {
+                if !bytes.is_empty() {
+                    bytes[at % len] ^= mask;
+                }
+            }
+            Mutation::Delete(at, count) => {
+                let start = at % len;
+                let end = (start + count).min(bytes.len());
+                if start < end {
+                    bytes.drain(start..end);
+                }
+            }
+            Mutation::Insert(at, inserted) => {
+                let position = at % (bytes.len() + 1);
+                bytes.splice(position..position, inserted.iter().copied());
+            }
+            Mutation::Truncate(at) => bytes.truncate(at % len),
+        }
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn credentials_parse_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = credentials::parse(&Secret::new(bytes), &origin());
+    }
+
+    #[test]
+    fn credentials_parse_mutated_key_file(mutations in prop::collection::vec(mutation(), 1..6)) {
+        let bytes = apply(KEY_FILE.as_bytes().to_vec(), &mutations);
+        let _ = credentials::parse(&Secret::new(bytes), &origin());
+    }
+
+    #[test]
+    fn private_key_decode_arbitrary_text(text in ".{0,3000}") {
+        prop_assert!(private_key::decode(&text).is_err());
+    }
+
+    #[test]
+    fn private_key_decode_mutated_pem(mutations in prop::collection::vec(mutation(), 1..4)) {
+        let bytes = apply(fixture_pem().into_bytes(), &mutations);
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = private_key::decode(&text);
+    }
+
+    #[test]
+    fn private_key_decode_arbitrary_der_in_pem(der in prop::collection::vec(any::<u8>(), 0..2048), pkcs1 in any::<bool>()) {
+        use base64::Engine;
+        let label = if pkcs1 { "RSA PRIVATE KEY" } else { "PRIVATE KEY" };
+        let body = base64::engine::general_purpose::STANDARD.encode(&der);
+        let pem = format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n");
+        prop_assert!(private_key::decode(&pem).is_err());
+    }
+
+    #[test]
+    fn token_answer_arbitrary_body(
+        status in 100u16..600,
+        content_type in prop::option::of("[a-z/;= -]{0,40}"),
+        body in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        let answer = Answer { status, content_type, location: None, date: None, body };
+        let key = KeyIdentity { client_email: "sa@example.com".into(), private_key_id: None };
+        let _ = interpret(&answer, "https://oauth2.googleapis.com/token", &key);
+    }
+
+    #[test]
+    fn token_answer_arbitrary_json(status in prop::sample::select(vec![200u16, 400, 401, 403, 429, 500, 503]), json in json_value()) {
+        let answer = Answer { status, content_type: Some("application/json".into()), location: None, date: None, body: json.to_string().into_bytes() };
+        let key = KeyIdentity { client_email: "sa@example.com".into(), private_key_id: Some("k".into()) };
+        let _ = interpret(&answer, "https://oauth2.googleapis.com/token", &key);
+    }
+
+    #[test]
+    fn jwt_decode_arbitrary_text(text in "[A-Za-z0-9_.=-]{0,400}") {
+        let _ = id_token::decode(&text);
+    }
+
+    #[test]
+    fn jwt_decode_arbitrary_claims(claims in json_value()) {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let token = format!("{}.{}.sig", engine.encode(r#"{"alg":"RS256"}"#), engine.encode(claims.to_string()));
+        if let Ok(token) = id_token::IdToken::parse(Secret::new(token)) {
+            // Formatting the expiry must work for any exp a server sends.
+            let _ = posos_token::output::rfc3339(token.claims().exp);
+        }
+    }
+}
+
+/// JSON values of any shape, with keys that the parsers look for.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
+        ".{0,40}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        let key = prop::sample::select(vec![
+            "id_token",
+            "access_token",
+            "error",
+            "error_description",
+            "exp",
+            "iat",
+            "aud",
+            "email",
+            "iss",
+            "x",
+        ]);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::btree_map(key.prop_map(String::from), inner, 0..8)
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
