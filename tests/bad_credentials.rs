@@ -82,13 +82,25 @@ fn unreadable_file_is_explained() {
     let env = TestEnv::new();
     let key = env.write("key.json", fixture("service-account.json"));
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let mut command = env.command();
     if std::fs::read(&key).is_ok() {
-        // Running as root: permissions do not stop reads, so there is nothing to test.
-        return;
+        // Root reads any file, so run the tool as the unprivileged user `nobody` instead; the
+        // test directory must then be searchable by that user.
+        std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let binary = assert_cmd::cargo::cargo_bin("posos-token");
+        command = std::process::Command::new("setpriv").into();
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(binary)
+            .env("NO_GCE_CHECK", "true")
+            .env("POSOS_TOKEN_CACHE_DIR", env.path("cache"))
+            .env_remove("GOOGLE_APPLICATION_CREDENTIALS");
     }
-    let outcome = run(env.command().arg("-c").arg(&key));
+    let outcome = run(command.arg("-c").arg(&key));
+
     outcome.expect_code(78).expect_clean_failure();
-    outcome.expect_stderr(&["permission denied"]);
+    outcome.expect_stderr(&["key.json", "permission denied", "chmod 600"]);
 }
 
 #[test]
