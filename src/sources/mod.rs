@@ -105,10 +105,10 @@ pub fn identity_token(
         Credentials::ExternalAccount(account) => {
             let Some(url) = account.impersonation_url.clone() else {
                 return Err(Error::config(format!(
-                    "{origin} is an external_account without service_account_impersonation_url"
+                    "{origin} is an external_account without service_account_impersonation_url, and a federated identity gets identity tokens only by impersonating a service account"
                 ))
-                .hint("a federated identity gets identity tokens only by impersonating a service account: create the file again with --service-account EMAIL")
-                .hint("or pass --impersonate-service-account EMAIL"));
+                .hint("create the file again with: gcloud iam workload-identity-pools create-cred-config … --service-account EMAIL")
+                .hint("or name the service account to impersonate: --impersonate-service-account EMAIL"));
             };
             let token = federated_access_token(&account, deadline)?;
             iam_credentials::generate_id_token(

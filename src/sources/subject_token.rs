@@ -209,7 +209,8 @@ fn executable(
         let _ = sender.send(Secret::new(bytes));
     });
 
-    let limit = Instant::now() + timeout.min(deadline.saturating_duration_since(Instant::now()));
+    let allowed = timeout.min(deadline.saturating_duration_since(Instant::now()));
+    let limit = Instant::now() + allowed;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
