@@ -95,7 +95,6 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "URL",
-        conflicts_with = "impersonate_service_account",
         value_parser = parse_resource_url
     )]
     pub self_signed: Option<String>,

@@ -29,6 +29,9 @@ use sources::Impersonation;
 /// Runs the command and returns the output to print on stdout.
 pub fn run(cli: &Cli) -> Result<Secret<String>> {
     let deadline = Instant::now() + cli.timeout;
+    if cli.self_signed.is_some() {
+        sources::self_signed::reject_impersonation(cli.impersonate_service_account.as_deref())?;
+    }
 
     let found = sources::discovery::discover_from_environment(cli.credentials.as_deref())?;
     let source = sources::load(found, deadline)?;

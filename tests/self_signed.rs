@@ -127,3 +127,25 @@ fn self_signed_conflicts_with_impersonation() {
     ]));
     outcome.expect_code(2);
 }
+
+#[test]
+fn self_signed_names_impersonation_variable() {
+    let env = TestEnv::new();
+    let key = env.key_file(
+        "service-account.json",
+        "https://oauth2.googleapis.com/token",
+    );
+
+    let outcome = run(env
+        .command()
+        .arg("-c")
+        .arg(&key)
+        .args(["--self-signed", RESOURCE])
+        .env(
+            "POSOS_IMPERSONATE_SERVICE_ACCOUNT",
+            "a@p.iam.gserviceaccount.com",
+        ));
+
+    outcome.expect_code(2).expect_clean_failure();
+    outcome.expect_stderr(&["POSOS_IMPERSONATE_SERVICE_ACCOUNT"]);
+}

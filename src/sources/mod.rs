@@ -130,18 +130,7 @@ fn impersonate(
     audience: &str,
     deadline: Instant,
 ) -> Result<IdToken> {
-    let file_base_url = match &source {
-        Source::File {
-            credentials: Credentials::ImpersonatedServiceAccount(file),
-            ..
-        } => Some(file.impersonation_url.base_url()),
-        Source::File {
-            credentials: Credentials::ExternalAccount(account),
-            ..
-        } => account.impersonation_url.as_ref().map(|url| url.base_url()),
-        _ => None,
-    };
-    let base_url = iam_credentials::base_url(file_base_url)?;
+    let base_url = iam_credentials::base_url(file_base_url(&source))?;
     let token = match source {
         Source::File { credentials, .. } => access_token(credentials, deadline)?,
         Source::MetadataServer(server) => server.access_token(deadline)?,
@@ -155,6 +144,22 @@ fn impersonate(
         &token,
         deadline,
     )
+}
+
+/// Returns the scheme and host of the IAM Credentials URL in a credentials file, which
+/// `--impersonate-service-account` uses in preference to `POSOS_IAM_CREDENTIALS_URL`.
+fn file_base_url(source: &Source) -> Option<String> {
+    match source {
+        Source::File {
+            credentials: Credentials::ImpersonatedServiceAccount(file),
+            ..
+        } => Some(file.impersonation_url.base_url()),
+        Source::File {
+            credentials: Credentials::ExternalAccount(account),
+            ..
+        } => account.impersonation_url.as_ref().map(|url| url.base_url()),
+        _ => None,
+    }
 }
 
 /// Gets an access token for credentials from a file, for the IAM Credentials API.
@@ -260,7 +265,7 @@ pub fn cache_identity(
     if let Some(impersonation) = impersonation {
         parts.push(("impersonated_account".into(), impersonation.account.clone()));
         parts.push(("delegates".into(), impersonation.delegates.join(",")));
-        if let Ok(base) = iam_credentials::base_url(None) {
+        if let Ok(base) = iam_credentials::base_url(file_base_url(source)) {
             parts.push(("iam_credentials_url".into(), base));
         }
     }
@@ -298,5 +303,110 @@ fn credential_parts(credentials: &Credentials, prefix: &str, parts: &mut Vec<(St
             push("impersonation_url", file.impersonation_url.id_token_url());
             credential_parts(&file.source, &format!("{prefix}source."), parts);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn file_source(text: &str) -> Source {
+        let origin = Origin::Flag("c.json".into());
+        let credentials =
+            credentials::parse(&Secret::new(text.as_bytes().to_vec()), &origin).unwrap();
+        Source::File {
+            origin,
+            credentials,
+        }
+    }
+
+    fn key_source() -> Source {
+        file_source(include_str!("../../tests/fixtures/service-account.json"))
+    }
+
+    fn value<'a>(identity: &'a CacheIdentity, name: &str) -> Option<&'a str> {
+        identity
+            .0
+            .iter()
+            .find(|(part, _)| part == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    #[test]
+    fn key_identity_names_account_key_and_audience() {
+        let identity = cache_identity(&key_source(), None, "aud-1", None);
+        assert_eq!(value(&identity, "audience"), Some("aud-1"));
+        assert_eq!(value(&identity, "source"), Some("service_account"));
+        assert_eq!(
+            value(&identity, "account"),
+            Some("posos-client@example-project.iam.gserviceaccount.com")
+        );
+        assert_eq!(
+            value(&identity, "key_id"),
+            Some("2d68215a2e546f616e05cbd2177a9c7f7a89ed34")
+        );
+        assert!(!identity.to_key_text().contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn impersonation_and_delegates_change_identity() {
+        let plain = cache_identity(&key_source(), None, "aud", None);
+        let first = Impersonation {
+            account: "t@p".into(),
+            delegates: vec![],
+        };
+        let chained = Impersonation {
+            account: "t@p".into(),
+            delegates: vec!["d@p".into()],
+        };
+        let first = cache_identity(&key_source(), Some(&first), "aud", None);
+        let chained = cache_identity(&key_source(), Some(&chained), "aud", None);
+        assert_ne!(plain, first);
+        assert_ne!(first, chained);
+        assert_eq!(value(&chained, "impersonated_account"), Some("t@p"));
+        assert_eq!(value(&chained, "delegates"), Some("d@p"));
+    }
+
+    #[test]
+    fn metadata_identity_names_host() {
+        let source = Source::MetadataServer(MetadataServer {
+            host: "127.0.0.1:9".into(),
+            reason: "test".into(),
+        });
+        let identity = cache_identity(&source, None, "aud", None);
+        assert_eq!(value(&identity, "metadata_host"), Some("127.0.0.1:9"));
+    }
+
+    #[test]
+    fn user_identity_fingerprints_refresh_token() {
+        let source = file_source(
+            r#"{"type": "authorized_user", "client_id": "c", "client_secret": "s3cr3t", "refresh_token": "1//r3fr3sh"}"#,
+        );
+        let text = cache_identity(&source, None, "aud", None).to_key_text();
+        assert!(text.contains("refresh_token_sha256="));
+        assert!(!text.contains("r3fr3sh"));
+        assert!(!text.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn federation_identity_names_pool_audience_and_nested_source() {
+        let source = file_source(
+            r#"{"type": "external_account", "audience": "//iam.googleapis.com/pool", "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "credential_source": {"file": "/t"},
+                "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/t@p:generateAccessToken"}"#,
+        );
+        let identity = cache_identity(&source, None, "aud", None);
+        assert_eq!(
+            value(&identity, "federation_audience"),
+            Some("//iam.googleapis.com/pool")
+        );
+        assert_eq!(value(&identity, "account"), Some("t@p"));
+    }
+
+    #[test]
+    fn self_signed_identity_differs_from_exchange() {
+        let exchanged = cache_identity(&key_source(), None, "https://r/", None);
+        let signed = cache_identity(&key_source(), None, "https://r/", Some("https://r/"));
+        assert_ne!(exchanged, signed);
     }
 }

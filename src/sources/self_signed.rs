@@ -5,6 +5,7 @@
 use crate::assertion::{ASSERTION_LIFETIME_SECS, AssertionSigner, Claims, IAT_BACKDATE_SECS};
 use crate::credentials::{Credentials, ServiceAccountKey};
 use crate::error::{Error, Result};
+use crate::exit_code::ExitCode;
 use crate::id_token::IdToken;
 
 use super::Source;
@@ -39,6 +40,21 @@ pub fn sign(source: Source, url: &str, now: i64) -> Result<IdToken> {
             "the self-signed token can't be read back: {reason}"
         ))
     })
+}
+
+/// Rejects `--self-signed` together with impersonation, which may come from
+/// `POSOS_IMPERSONATE_SERVICE_ACCOUNT` rather than the command line, so clap can't name it.
+pub fn reject_impersonation(account: Option<&str>) -> Result<()> {
+    match account {
+        None => Ok(()),
+        Some(account) => Err(Error::new(
+            ExitCode::Usage,
+            format!(
+                "--self-signed signs with the key's own account, so it can't impersonate {account}"
+            ),
+        )
+        .hint("drop --impersonate-service-account, and unset POSOS_IMPERSONATE_SERVICE_ACCOUNT if it is set")),
+    }
 }
 
 fn service_account_key(source: Source) -> Result<ServiceAccountKey> {
