@@ -35,7 +35,7 @@ pub struct ExternalAccount {
     pub token_url: String,
     /// The service account whose identity tokens the federated identity requests.
     pub impersonation_url: Option<ImpersonationUrl>,
-    /// Where the subject token comes from.
+    /// The source of the subject token.
     pub credential_source: CredentialSource,
     /// An OAuth client that authenticates to STS with HTTP Basic, when the file has one.
     pub client_id: Option<String>,
@@ -45,7 +45,7 @@ pub struct ExternalAccount {
     pub workforce_pool_user_project: Option<String>,
 }
 
-/// Where a subject token is read from.
+/// The source of a subject token.
 #[derive(Debug)]
 pub enum CredentialSource {
     /// A file that another tool keeps up to date.
@@ -53,7 +53,7 @@ pub enum CredentialSource {
         path: PathBuf,
         format: SubjectTokenFormat,
     },
-    /// A URL answered by a local or remote token service.
+    /// A URL of a local or remote token service.
     Url {
         url: String,
         /// Request headers; their values may be credentials, such as a bearer token.
@@ -65,12 +65,12 @@ pub enum CredentialSource {
         /// The program and its arguments, separated by spaces; no shell runs it.
         command: String,
         timeout: Duration,
-        /// Where the program stores its last response, which is reused until it expires.
+        /// The file where the program stores its last response, reused until it expires.
         output_file: Option<PathBuf>,
     },
 }
 
-/// How a file or URL presents the subject token.
+/// The format of the subject token in a file or URL response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubjectTokenFormat {
     /// The whole content is the token.
@@ -130,6 +130,8 @@ impl ExternalAccount {
 
 impl CredentialSource {
     fn from_json(object: &mut Map<String, Value>, origin: &str) -> Result<Self> {
+        // NOTE: AWS sources need requests signed with AWS Signature Version 4, which is not
+        // implemented, so they are rejected with a hint instead.
         if let Some(Value::String(environment)) = object.get("environment_id") {
             if environment.to_ascii_lowercase().starts_with("aws") {
                 return Err(Error::config(format!(
@@ -155,6 +157,8 @@ impl CredentialSource {
             }
             ["url"] => {
                 let url = optional_string(object, "url", &origin)?.unwrap_or_default();
+                // NOTE: this rejects Azure's instance metadata URL (plain http to
+                // 169.254.169.254), because only https or loopback http is accepted.
                 check_endpoint_url(&url, &format!("url in {origin}"))?;
                 Ok(CredentialSource::Url {
                     url,
@@ -196,7 +200,7 @@ impl SubjectTokenFormat {
                         Error::config(format!(
                             "{field} has type json but no `subject_token_field_name`"
                         ))
-                        .hint("name the JSON field that holds the token, such as \"value\" or \"access_token\"")
+                        .hint("name the JSON field that contains the token, such as \"value\" or \"access_token\"")
                     })?;
                 Ok(SubjectTokenFormat::Json {
                     subject_token_field_name: name,

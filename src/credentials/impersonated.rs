@@ -78,7 +78,7 @@ impl ImpersonationUrl {
 /// The parts of an `impersonated_service_account` file.
 #[derive(Debug)]
 pub struct ImpersonatedServiceAccount {
-    /// Where the identity token of the impersonated account is requested.
+    /// The IAM Credentials URL of the impersonated account.
     pub impersonation_url: ImpersonationUrl,
     /// The service accounts of the delegation chain between the source and the target.
     pub delegates: Vec<String>,

@@ -17,7 +17,7 @@ pub const NO_GCE_CHECK_ENV: &str = "NO_GCE_CHECK";
 /// The variable that moves gcloud's configuration directory.
 pub const CLOUDSDK_CONFIG_ENV: &str = "CLOUDSDK_CONFIG";
 
-/// Where Linux exposes the machine's DMI product name; Compute Engine sets it to "Google
+/// The Linux file of the machine's DMI product name, which Compute Engine sets to "Google
 /// Compute Engine" (older images: "Google").
 pub const DMI_PRODUCT_NAME_PATH: &str = "/sys/class/dmi/id/product_name";
 
@@ -48,7 +48,7 @@ Credential discovery (the first source found is used; a broken one is an error, 
 Credential types: service_account, authorized_user (only with --impersonate-service-account),
 impersonated_service_account, external_account (workload identity federation).";
 
-/// Where the credentials were found.
+/// The credential source that discovery found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
     /// A credentials file or standard input.
@@ -76,8 +76,8 @@ pub fn discover(
 
     let adc_path = adc_path(env);
     if let Some(path) = &adc_path {
-        // An error other than "not found" (such as permission denied on the directory) means
-        // the file may exist; reading it reports the problem instead of skipping it.
+        // An error other than "not found", such as permission denied on the directory, means
+        // that the file may exist. Reading it then reports the problem instead of skipping it.
         if path.try_exists().unwrap_or(true) {
             return Ok(Found::File(Origin::AdcFile(path.clone())));
         }
@@ -138,6 +138,8 @@ pub fn detect_google_cloud(
             return Some(format!("{name} is set ({platform})"));
         }
     }
+    // NOTE: only Linux exposes the product name in a file, so Compute Engine VMs running Windows
+    // are not detected and need GCE_METADATA_HOST.
     let product = std::fs::read_to_string(dmi_product_name?).ok()?;
     let product = product.trim();
     if product == "Google Compute Engine" || product == "Google" {

@@ -1,6 +1,6 @@
-//! The IAM Credentials API methods that impersonation uses: `generateIdToken`, which returns an
-//! identity token of a service account to a caller allowed to act as it, and
-//! `generateAccessToken`, for a chain whose first link is a service account in a file.
+//! The IAM Credentials API methods that impersonation uses. `generateIdToken` returns an
+//! identity token of a service account to a caller allowed to act as it. `generateAccessToken`
+//! serves a chain whose first link is the service account named in a credentials file.
 
 use std::time::Instant;
 
@@ -85,7 +85,7 @@ pub fn generate_id_token(
     let token = answer.secret_field("token", url)?;
     let token = IdToken::parse(token).map_err(|reason| {
         Error::protocol(format!(
-            "{url} answered a token that can't be read: {reason}"
+            "{url} returned a token that can't be read: {reason}"
         ))
     })?;
     super::require_email(token, url)

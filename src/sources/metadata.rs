@@ -18,8 +18,8 @@ pub const DEFAULT_HOST: &str = "metadata.google.internal";
 /// The variable that names the metadata server's `host[:port]`, as in Google's libraries.
 pub const HOST_ENV: &str = "GCE_METADATA_HOST";
 
-/// The longest wait for the metadata server's TCP connection. It is on the same machine or
-/// one network hop away, so a longer wait means there is none.
+/// The maximum wait for the metadata server's TCP connection. The server is on the same
+/// machine or one network hop away, so a longer wait means there is none.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 const IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
@@ -30,7 +30,7 @@ const TOKEN_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/
 pub struct MetadataServer {
     /// `host` or `host:port`.
     pub host: String,
-    /// How it was chosen, such as "GCE_METADATA_HOST is set".
+    /// The reason it was chosen, such as "GCE_METADATA_HOST is set".
     pub reason: String,
 }
 
@@ -80,10 +80,10 @@ impl MetadataServer {
         let answer = self.call(request, &url)?;
         let text = std::str::from_utf8(answer.body.expose())
             .map(|text| text.trim().to_string())
-            .map_err(|_| Error::protocol(format!("{url} answered a body that is not text")))?;
+            .map_err(|_| Error::protocol(format!("{url} returned a body that is not text")))?;
         let token = IdToken::parse(crate::secret::Secret::new(text)).map_err(|reason| {
             Error::protocol(format!(
-                "{url} answered something that is not a JWT: {reason}"
+                "{url} returned something that is not a JWT: {reason}"
             ))
         })?;
         super::require_email(token, &url)
@@ -103,7 +103,7 @@ impl MetadataServer {
         answer.secret_field("access_token", &url).map(AccessToken)
     }
 
-    /// Sends a request and checks that a metadata server answered it with HTTP 200.
+    /// Sends a request and checks that a metadata server responded with HTTP 200.
     fn call(
         &self,
         request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
@@ -117,9 +117,9 @@ impl MetadataServer {
         })?;
         if answer.metadata_flavor.as_deref() != Some("Google") {
             return Err(Error::protocol(format!(
-                "{url} answered without the header Metadata-Flavor: Google, so it is not a metadata server"
+                "{url} responded without the header Metadata-Flavor: Google, so it is not a metadata server"
             ))
-            .hint(format!("check {HOST_ENV}; another server answered at {}", self.host)));
+            .hint(format!("check {HOST_ENV}, because another server responded at {}", self.host)));
         }
         match answer.status {
             200 => Ok(answer),

@@ -86,7 +86,7 @@ pub fn identity_token(
     match credentials {
         Credentials::ServiceAccount(key) => fetch::from_service_account(key, audience, deadline),
         Credentials::AuthorizedUser(_) => Err(Error::config(format!(
-            "{origin} holds user credentials (type authorized_user), which can't mint an identity token for the Posos audience"
+            "{origin} contains user credentials (type authorized_user), which can't mint an identity token for the Posos audience"
         ))
         .hint("an identity token for another audience needs a service account: use the service-account key file that Posos gave you")
         .hint("or act as a service account that your user may impersonate: --impersonate-service-account EMAIL")),
@@ -204,7 +204,7 @@ fn federated_access_token(account: &ExternalAccount, deadline: Instant) -> Resul
 pub(crate) fn require_email(token: IdToken, url: &str) -> Result<IdToken> {
     if token.claims().email.is_none() {
         return Err(Error::protocol(format!(
-            "{url} answered an identity token without an email claim, which IAP needs"
+            "{url} returned an identity token without an email claim, which IAP needs"
         ))
         .hint("the server ignored format=full or includeEmail; check that it is Google's"));
     }
@@ -241,9 +241,9 @@ impl CacheIdentity {
     }
 }
 
-/// Names what a token from `source` for `audience` is cached under: the account email and key
-/// id, the user login, the impersonated account and its delegates, the metadata host or the
-/// federation audience, the endpoints, and `self_signed` (the `--self-signed` URL) when given.
+/// Returns what a token from `source` for `audience` is cached under. The parts are the account
+/// email and key id, the user login, the impersonated account and its delegates, the metadata
+/// host or the federation audience, and the endpoints. `self_signed` is the `--self-signed` URL.
 pub fn cache_identity(
     source: &Source,
     impersonation: Option<&Impersonation>,

@@ -91,7 +91,7 @@ pub fn from_authorized_user(user: &AuthorizedUser, deadline: Instant) -> Result<
     })
 }
 
-/// POSTs a form to a token endpoint and reads `access_token` from the answer.
+/// POSTs a form to a token endpoint and reads `access_token` from the response.
 pub fn request_access_token(
     token_uri: &str,
     body: Secret<Vec<u8>>,

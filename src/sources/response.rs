@@ -1,6 +1,6 @@
-//! Sending a request and reading its answer for the sources beyond a key file: bounded bodies
-//! that may carry secrets, and one mapping of HTTP statuses and Google's error JSON to exit-code
-//! classes.
+//! Sending a request and reading its response for the sources beyond a key file. Bodies are
+//! bounded and kept as secrets, and one function maps HTTP statuses and Google's error JSON to
+//! exit-code classes.
 
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ pub struct Response {
     pub body: Secret<Vec<u8>>,
 }
 
-/// Sends `request` with `body` and reads the whole answer, at most `MAX_BODY_BYTES` of it.
+/// Sends `request` with `body` and reads the whole response, at most `MAX_BODY_BYTES` of it.
 pub fn send(
     request: ureq::RequestBuilder<ureq::typestate::WithBody>,
     body: &[u8],
@@ -35,7 +35,7 @@ pub fn send(
     read(response, url, "POST", started)
 }
 
-/// Sends a GET `request` and reads the whole answer, at most `MAX_BODY_BYTES` of it.
+/// Sends a GET `request` and reads the whole response, at most `MAX_BODY_BYTES` of it.
 pub fn get(
     request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
     url: &str,
@@ -84,12 +84,12 @@ fn read(
 }
 
 impl Response {
-    /// Parses a 200 answer's body as a JSON object, or explains why it is not one.
+    /// Parses a 200 response's body as a JSON object, or explains why it is not one.
     pub fn json_object(&self, url: &str) -> Result<Map<String, Value>> {
         match serde_json::from_slice::<Value>(self.body.expose()) {
             Ok(Value::Object(object)) => Ok(object),
             _ => Err(Error::protocol(format!(
-                "{url} answered HTTP {} with something other than a JSON object ({}, {} bytes)",
+                "{url} returned HTTP {} with something other than a JSON object ({}, {} bytes)",
                 self.status,
                 self.content_type.as_deref().unwrap_or("no content type"),
                 self.body.expose().len()
@@ -97,19 +97,19 @@ impl Response {
         }
     }
 
-    /// Takes a string field out of a 200 answer's JSON as a secret.
+    /// Takes a string field out of a 200 response's JSON as a secret.
     pub fn secret_field(&self, field: &str, url: &str) -> Result<Secret<String>> {
         let mut object = self.json_object(url)?;
         match object.remove(field) {
             Some(Value::String(text)) if !text.is_empty() => Ok(Secret::new(text)),
             _ => Err(Error::protocol(format!(
-                "{url} answered HTTP {} without a `{field}` string",
+                "{url} returned HTTP {} without a `{field}` string",
                 self.status
             ))),
         }
     }
 
-    /// Explains a non-200 answer: its class from the status, and Google's error message when
+    /// Explains a non-200 response: its class from the status, and Google's error message when
     /// the body is one of Google's two error forms (OAuth's `error` and `error_description`,
     /// or the API form `{"error": {"code", "message", "status"}}`).
     pub fn error(&self, url: &str) -> Error {
@@ -122,7 +122,7 @@ impl Response {
             (None, Some(description)) => format!(": \"{description}\""),
             (None, None) => String::new(),
         };
-        let message = format!("{url} answered HTTP {status}{quoted}");
+        let message = format!("{url} returned HTTP {status}{quoted}");
         let transient = status >= 500 || status == 429 || status == 408;
         let html = self
             .content_type
@@ -133,7 +133,7 @@ impl Response {
             Error::temporary(message).hint("the service is having trouble: try again later")
         } else if html && code.is_none() {
             Error::protocol(format!("{message} with an HTML page instead of JSON")).hint(
-                "a proxy or captive portal probably answered: check the network and proxy settings",
+                "a proxy or captive portal probably responded instead: check the network and proxy settings",
             )
         } else if status == 401 || status == 403 || (400..500).contains(&status) && code.is_some() {
             Error::refused(message)

@@ -68,7 +68,7 @@ fn service_account_key(source: Source) -> Result<ServiceAccountKey> {
             origin,
             credentials,
         } => Err(Error::config(format!(
-            "--self-signed needs a service-account key, but {origin} holds {}",
+            "--self-signed needs a service-account key, but {origin} contains {}",
             super::type_name(&credentials)
         ))
         .hint(hint)),

@@ -34,10 +34,10 @@ const EXECUTABLE_RESPONSE_VERSION: u64 = 1;
 pub fn read(account: &ExternalAccount, deadline: Instant) -> Result<Secret<String>> {
     match &account.credential_source {
         CredentialSource::File { path, format } => {
-            let what = format!("subject token file {}", path.display());
-            log::info!("reading the {what}");
-            let content = read_file(path, &what, deadline)?;
-            extract(&content, format, &what)
+            let source_label = format!("subject token file {}", path.display());
+            log::info!("reading the {source_label}");
+            let content = read_file(path, &source_label, deadline)?;
+            extract(&content, format, &source_label)
         }
         CredentialSource::Url {
             url,
@@ -68,9 +68,9 @@ pub fn read(account: &ExternalAccount, deadline: Instant) -> Result<Secret<Strin
 
 /// Reads a file of at most `MAX_SUBJECT_TOKEN_BYTES` on a helper thread, so that a FIFO with no
 /// writer is bounded by the deadline.
-fn read_file(path: &Path, what: &str, deadline: Instant) -> Result<Secret<Vec<u8>>> {
+fn read_file(path: &Path, source_label: &str, deadline: Instant) -> Result<Secret<Vec<u8>>> {
     let file = File::open(path).map_err(|err| {
-        Error::config(format!("failed to open the {what}: {err}"))
+        Error::config(format!("failed to open the {source_label}: {err}"))
             .hint("check credential_source.file in the credentials file, and that the identity provider has written the token")
     })?;
     let (sender, receiver) = mpsc::channel();
@@ -87,14 +87,16 @@ fn read_file(path: &Path, what: &str, deadline: Instant) -> Result<Secret<Vec<u8
     match receiver.recv_timeout(remaining) {
         Ok(Ok(bytes)) if bytes.expose().len() as u64 > MAX_SUBJECT_TOKEN_BYTES => {
             Err(Error::config(format!(
-                "the {what} is larger than {} KiB, so it is not a subject token",
+                "the {source_label} is larger than {} KiB, so it is not a subject token",
                 MAX_SUBJECT_TOKEN_BYTES / 1024
             )))
         }
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(err)) => Err(Error::config(format!("failed to read the {what}: {err}"))),
+        Ok(Err(err)) => Err(Error::config(format!(
+            "failed to read the {source_label}: {err}"
+        ))),
         Err(_) => Err(Error::temporary(format!(
-            "timed out reading the {what} before the --timeout budget ran out"
+            "timed out reading the {source_label} before the --timeout budget ran out"
         ))),
     }
 }
@@ -103,12 +105,12 @@ fn read_file(path: &Path, what: &str, deadline: Instant) -> Result<Secret<Vec<u8
 fn extract(
     content: &Secret<Vec<u8>>,
     format: &SubjectTokenFormat,
-    what: &str,
+    source_label: &str,
 ) -> Result<Secret<String>> {
     let token = match format {
         SubjectTokenFormat::Text => std::str::from_utf8(content.expose())
             .map(|text| text.trim().to_string())
-            .map_err(|_| Error::config(format!("{what} is not UTF-8 text")))?,
+            .map_err(|_| Error::config(format!("{source_label} is not UTF-8 text")))?,
         SubjectTokenFormat::Json {
             subject_token_field_name: field,
         } => {
@@ -116,7 +118,7 @@ fn extract(
                 Ok(Value::Object(object)) => object,
                 _ => {
                     return Err(Error::config(format!(
-                        "{what} is not a JSON object, but the credentials file sets format json"
+                        "{source_label} is not a JSON object, but the credentials file sets format json"
                     ))
                     .hint("set credential_source.format.type to \"text\" if the content is the token itself"));
                 }
@@ -125,7 +127,7 @@ fn extract(
                 Some(Value::String(token)) => token,
                 _ => {
                     return Err(Error::config(format!(
-                        "{what} has no string field `{field}` (subject_token_field_name)"
+                        "{source_label} has no string field `{field}` (subject_token_field_name)"
                     )));
                 }
             }
@@ -133,7 +135,7 @@ fn extract(
     };
     if token.is_empty() {
         return Err(Error::config(format!(
-            "{what} holds an empty subject token"
+            "{source_label} contains an empty subject token"
         )));
     }
     Ok(Secret::new(token))
@@ -157,14 +159,16 @@ fn executable(
     }
 
     if let Some(path) = output_file.filter(|path| path.exists()) {
-        let what = format!("executable output file {}", path.display());
-        let content = read_file(path, &what, deadline)?;
-        match parse_executable_response(&content, &what, true)? {
+        let source_label = format!("executable output file {}", path.display());
+        let content = read_file(path, &source_label, deadline)?;
+        match parse_executable_response(&content, &source_label, true)? {
             Some(token) => {
-                log::info!("using the unexpired subject token in the {what}");
+                log::info!("using the unexpired subject token in the {source_label}");
                 return Ok(token);
             }
-            None => log::info!("the response in the {what} has expired; running the executable"),
+            None => {
+                log::info!("the response in the {source_label} has expired; running the executable")
+            }
         }
     }
 
@@ -201,7 +205,7 @@ fn executable(
     thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(stdout) = stdout {
-            // A read error leaves what was read; the response parser reports what is wrong.
+            // A read error leaves source_label was read; the response parser reports source_label is wrong.
             let _ = stdout
                 .take(MAX_SUBJECT_TOKEN_BYTES + 1)
                 .read_to_end(&mut bytes);
@@ -239,10 +243,10 @@ fn executable(
         .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         .unwrap_or_default();
 
-    let what = format!("the output of the executable {program}");
+    let source_label = format!("the output of the executable {program}");
     if !status.success() {
         // A failure response on stdout explains more than the status; prefer it.
-        if let Err(err) = parse_executable_response(&output, &what, false) {
+        if let Err(err) = parse_executable_response(&output, &source_label, false) {
             if err.class() == crate::exit_code::ExitCode::Refused {
                 return Err(err);
             }
@@ -252,10 +256,10 @@ fn executable(
                 .hint("run the command by hand to see why; its stderr is shown above"),
         );
     }
-    match parse_executable_response(&output, &what, output_file.is_some())? {
+    match parse_executable_response(&output, &source_label, output_file.is_some())? {
         Some(token) => Ok(token),
         None => Err(Error::protocol(format!(
-            "{what} is a subject token that has already expired"
+            "{source_label} is a subject token that has already expired"
         ))),
     }
 }
@@ -265,11 +269,11 @@ fn executable(
 /// response without an expiry could be reused forever.
 fn parse_executable_response(
     content: &Secret<Vec<u8>>,
-    what: &str,
+    source_label: &str,
     expiry_required: bool,
 ) -> Result<Option<Secret<String>>> {
     let invalid = |reason: &str| {
-        Error::protocol(format!("{what} is not a valid executable response: {reason}"))
+        Error::protocol(format!("{source_label} is not a valid executable response: {reason}"))
             .hint("the program must print {\"version\": 1, \"success\": true, \"token_type\": …, \"id_token\" or \"saml_response\": …, \"expiration_time\": …}")
     };
     let mut object: Map<String, Value> = match serde_json::from_slice(content.expose()) {
@@ -292,7 +296,7 @@ fn parse_executable_response(
         Some(true) => {}
         Some(false) => {
             return Err(Error::refused(format!(
-                "{what} reports a failure: code {}: \"{}\"",
+                "{source_label} reports a failure: code {}: \"{}\"",
                 text(&object, "code"),
                 text(&object, "message")
             )));

@@ -79,7 +79,7 @@ pub fn metadata_server(account: &str, with_email: bool) -> TestServer {
     })
 }
 
-/// An identity token as the metadata server makes it without `format=full`: no email.
+/// Makes an identity token as the metadata server does without `format=full`, with no email.
 pub fn token_without_email(audience: &str) -> String {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
