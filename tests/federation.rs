@@ -367,3 +367,94 @@ fn executable_is_bounded_by_timeout() {
     outcome.expect_stderr(&["did not finish"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn workforce_pool_project_is_sent_in_options() {
+    let fed = Federation::new();
+    let token_file = fed.env.write("subject-token", SUBJECT_TOKEN);
+    let mut value = external_account_json(
+        &fed.sts.url("/v1/token"),
+        Some(&impersonation_url(&fed.iam, TARGET_ACCOUNT)),
+        json!({"file": token_file}),
+    );
+    value["workforce_pool_user_project"] = json!("billing-project");
+    let config = fed.env.write("wif.json", value.to_string());
+
+    let outcome = run(fed.env.command().arg("-c").arg(&config));
+
+    expect_target_token(&outcome);
+    let request = &fed.sts.requests()[0];
+    let options: Value = serde_json::from_str(&request.form()["options"]).unwrap();
+    assert_eq!(options, json!({"userProject": "billing-project"}));
+    assert_eq!(request.header("authorization"), None);
+}
+
+#[test]
+fn sts_client_authenticates_with_basic() {
+    use base64::Engine;
+    let fed = Federation::new();
+    let token_file = fed.env.write("subject-token", SUBJECT_TOKEN);
+    let mut value = external_account_json(
+        &fed.sts.url("/v1/token"),
+        Some(&impersonation_url(&fed.iam, TARGET_ACCOUNT)),
+        json!({"file": token_file}),
+    );
+    value["client_id"] = json!("sts-client");
+    value["client_secret"] = json!("sts-client-secret");
+    value["workforce_pool_user_project"] = json!("billing-project");
+    let config = fed.env.write("wif.json", value.to_string());
+
+    let outcome = run(fed.env.command().arg("-c").arg(&config).arg("-vv"));
+
+    expect_target_token(&outcome);
+    let request = &fed.sts.requests()[0];
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("sts-client:sts-client-secret")
+    );
+    assert_eq!(request.header("authorization"), Some(expected.as_str()));
+    assert!(!request.form().contains_key("options"));
+    assert!(!outcome.stderr.contains("sts-client-secret"));
+}
+
+#[test]
+fn federated_account_chains_to_flag_account() {
+    // The file's service account gets an access token, which then requests the identity
+    // token of the account named by the flag.
+    let fed = Federation::new();
+    let first = "federated-first@example-project.iam.gserviceaccount.com";
+    let token_file = fed.env.write("subject-token", SUBJECT_TOKEN);
+    let config = fed.env.write(
+        "wif.json",
+        external_account_json(
+            &fed.sts.url("/v1/token"),
+            Some(&impersonation_url(&fed.iam, first)),
+            json!({"file": token_file}),
+        )
+        .to_string(),
+    );
+
+    let outcome = run(fed
+        .env
+        .command()
+        .arg("-c")
+        .arg(&config)
+        .args(["--impersonate-service-account", TARGET_ACCOUNT]));
+
+    expect_target_token(&outcome);
+    let requests = fed.iam.requests();
+    assert!(
+        requests[0]
+            .target
+            .ends_with(&format!("{first}:generateAccessToken"))
+    );
+    assert!(
+        requests[1]
+            .target
+            .ends_with(&format!("{TARGET_ACCOUNT}:generateIdToken"))
+    );
+    assert_eq!(
+        requests[1].header("authorization"),
+        Some(format!("Bearer ya29.as-{first}").as_str())
+    );
+}
