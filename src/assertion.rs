@@ -79,8 +79,9 @@ impl AssertionSigner {
         }
     }
 
-    /// Returns the signed JWT `header.claims.signature`.
-    pub fn sign(&self, claims: &Claims) -> Secret<String> {
+    /// Returns the signed JWT `header.claims.signature`. `claims` is usually [`Claims`]; other
+    /// grants serialize their own claim sets.
+    pub fn sign<C: Serialize>(&self, claims: &C) -> Secret<String> {
         let header = JwsHeader {
             alg: "RS256",
             typ: "JWT",
@@ -123,6 +124,7 @@ mod tests {
         let origin = Origin::Flag("service-account.json".into());
         match parse(&Secret::new(KEY_FILE.as_bytes().to_vec()), &origin).unwrap() {
             Credentials::ServiceAccount(key) => key,
+            other => panic!("the fixture parsed as {other:?}"),
         }
     }
 

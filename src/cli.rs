@@ -17,7 +17,13 @@ pub const ENVIRONMENT_HELP: &str = "\
 Environment:
   GOOGLE_APPLICATION_CREDENTIALS  path of the service-account key file, when --credentials is not given
   POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is not given
-  HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it";
+  HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it
+  CLOUDSDK_CONFIG                 gcloud's configuration directory, where application-default credentials are
+  GCE_METADATA_HOST               host[:port] of the metadata server; never reached through a proxy
+  NO_GCE_CHECK                    true: don't detect Google Cloud to use its metadata server
+  POSOS_IMPERSONATE_SERVICE_ACCOUNT  the service account to impersonate, when --impersonate-service-account is not given
+  POSOS_IAM_CREDENTIALS_URL       base URL of the IAM Credentials API (default https://iamcredentials.googleapis.com)
+  GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES  1: allow an external_account file to run its executable source";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.
 ///
@@ -26,8 +32,8 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(name = "posos-token", version, after_help = after_help())]
 pub struct Cli {
-    /// Service-account key file (JSON); - reads it from standard input
-    /// [default: $GOOGLE_APPLICATION_CREDENTIALS]
+    /// Credentials file (JSON); - reads it from standard input
+    /// [default: see "Credential discovery" below]
     #[arg(short, long, value_name = "FILE")]
     pub credentials: Option<OsString>,
 
@@ -61,6 +67,37 @@ pub struct Cli {
     /// Print no warnings, only errors
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Act as this service account: the credentials get its identity token through the IAM
+    /// Credentials API, which needs the role Service Account OpenID Connect Identity Token
+    /// Creator on it
+    #[arg(
+        long,
+        value_name = "EMAIL",
+        env = "POSOS_IMPERSONATE_SERVICE_ACCOUNT",
+        value_parser = parse_service_account
+    )]
+    pub impersonate_service_account: Option<String>,
+
+    /// Service accounts of the delegation chain to the impersonated one, comma-separated
+    #[arg(
+        long,
+        value_name = "EMAIL,...",
+        value_delimiter = ',',
+        requires = "impersonate_service_account",
+        value_parser = parse_service_account
+    )]
+    pub delegates: Vec<String>,
+
+    /// Sign a token locally with the service-account key, with URL (the IAP-protected
+    /// resource) as its audience, instead of asking Google; IAP accepts it when the service
+    /// account is authorised on that resource
+    #[arg(
+        long,
+        value_name = "URL",
+        value_parser = parse_resource_url
+    )]
+    pub self_signed: Option<String>,
 }
 
 impl Cli {
@@ -75,7 +112,39 @@ impl Cli {
 }
 
 fn after_help() -> String {
-    format!("{}\n{ENVIRONMENT_HELP}", crate::exit_code::table())
+    format!(
+        "{}\n{}\n\n{ENVIRONMENT_HELP}",
+        crate::exit_code::table(),
+        crate::sources::discovery::DISCOVERY_HELP
+    )
+}
+
+/// Accepts a service-account email or unique ID, which goes into a URL path, so it may only
+/// hold the characters such names use.
+fn parse_service_account(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let valid = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@.-_+".contains(c));
+    if !valid {
+        return Err(
+            "expected a service-account email such as name@project.iam.gserviceaccount.com".into(),
+        );
+    }
+    Ok(value.to_string())
+}
+
+/// Accepts the http(s) URL of an IAP-protected resource.
+fn parse_resource_url(value: &str) -> Result<String, String> {
+    let uri: ureq::http::Uri = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a valid URL"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("https" | "http"));
+    if !scheme_ok || uri.host().is_none() {
+        return Err("expected the https:// URL of the IAP-protected resource".into());
+    }
+    Ok(value.to_string())
 }
 
 /// Accepts a client ID without whitespace or control characters, which would never match.
@@ -119,6 +188,22 @@ mod tests {
         assert!(parse_timeout("-3").is_err());
         assert!(parse_timeout("NaN").is_err());
         assert!(parse_timeout("abc").is_err());
+    }
+
+    #[test]
+    fn service_account_rejects_path_characters() {
+        assert!(parse_service_account("sa@p.iam.gserviceaccount.com").is_ok());
+        assert!(parse_service_account("1234567890").is_ok());
+        assert!(parse_service_account("a/b@p").is_err());
+        assert!(parse_service_account("a?b").is_err());
+        assert!(parse_service_account("").is_err());
+    }
+
+    #[test]
+    fn resource_url_needs_scheme_and_host() {
+        assert!(parse_resource_url("https://api.posos.example/v1").is_ok());
+        assert!(parse_resource_url("api.posos.example").is_err());
+        assert!(parse_resource_url("ftp://x/y").is_err());
     }
 
     #[test]

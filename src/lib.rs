@@ -16,38 +16,38 @@ pub mod logger;
 pub mod output;
 pub mod private_key;
 pub mod secret;
+pub mod sources;
 pub mod token_endpoint;
 
 use std::time::Instant;
 
 use cli::Cli;
-use credentials::{CREDENTIALS_ENV, Credentials, source};
-use error::{Error, Result};
+use error::Result;
 use secret::Secret;
+use sources::Impersonation;
 
 /// Runs the command and returns the output to print on stdout.
 pub fn run(cli: &Cli) -> Result<Secret<String>> {
     let deadline = Instant::now() + cli.timeout;
+    if cli.self_signed.is_some() {
+        sources::self_signed::reject_impersonation(cli.impersonate_service_account.as_deref())?;
+    }
 
-    let origin = source::locate(
-        cli.credentials.as_deref(),
-        std::env::var_os(CREDENTIALS_ENV),
-    )?
-    .ok_or_else(no_credentials)?;
-    log::info!("reading {origin}");
-    let bytes = source::read(&origin, deadline)?;
-    let Credentials::ServiceAccount(key) = credentials::parse(&bytes, &origin)?;
-    drop(bytes);
+    let found = sources::discovery::discover_from_environment(cli.credentials.as_deref())?;
+    let source = sources::load(found, deadline)?;
 
-    let token = fetch::from_service_account(key, &cli.client_id, deadline)?;
+    if let Some(url) = &cli.self_signed {
+        let token = sources::self_signed::sign(source, url, fetch::unix_now())?;
+        return Ok(output::render(&token, cli.output_format(), url));
+    }
+
+    let impersonation = cli
+        .impersonate_service_account
+        .as_ref()
+        .map(|account| Impersonation {
+            account: account.clone(),
+            delegates: cli.delegates.clone(),
+        });
+    let token = sources::identity_token(source, impersonation.as_ref(), &cli.client_id, deadline)?;
     Ok(output::render(&token, cli.output_format(), &cli.client_id))
-}
-
-fn no_credentials() -> Error {
-    Error::config(format!(
-        "no credentials: {CREDENTIALS_ENV} is not set and --credentials was not given"
-    ))
-    .hint(format!(
-        "set {CREDENTIALS_ENV} to the path of the service-account key file that Posos gave you, or pass --credentials FILE"
-    ))
 }

@@ -1,9 +1,15 @@
 //! Credentials: where they come from, how they are read, and what a key file holds.
 
+pub mod authorized_user;
+pub mod external_account;
+pub mod impersonated;
 pub mod service_account;
 pub mod source;
 pub mod url;
 
+pub use authorized_user::AuthorizedUser;
+pub use external_account::ExternalAccount;
+pub use impersonated::ImpersonatedServiceAccount;
 pub use service_account::ServiceAccountKey;
 pub use source::{CREDENTIALS_ENV, Origin};
 
@@ -17,11 +23,34 @@ use crate::secret::Secret;
 pub enum Credentials {
     /// A service-account key (`"type": "service_account"`).
     ServiceAccount(ServiceAccountKey),
+    /// A person's gcloud login (`"type": "authorized_user"`), usable only to impersonate a
+    /// service account.
+    AuthorizedUser(AuthorizedUser),
+    /// Source credentials and the service account they impersonate
+    /// (`"type": "impersonated_service_account"`).
+    ImpersonatedServiceAccount(ImpersonatedServiceAccount),
+    /// Workload identity federation (`"type": "external_account"`).
+    ExternalAccount(ExternalAccount),
 }
+
+/// The `type` values that [`parse`] accepts, for messages.
+pub const SUPPORTED_TYPES: &str =
+    "service_account, authorized_user, impersonated_service_account, external_account";
 
 /// Parses a credentials file's bytes, naming `origin` in every error.
 pub fn parse(bytes: &Secret<Vec<u8>>, origin: &Origin) -> Result<Credentials> {
     let mut object = parse_object(bytes.expose(), origin)?;
+    parse_typed(&mut object, origin, true)
+}
+
+/// Parses one credentials object by its `type`. `origin` names it in messages; the source
+/// credentials inside an `impersonated_service_account` file are parsed with `nested` false,
+/// because they can't themselves impersonate.
+fn parse_typed(
+    object: &mut Map<String, Value>,
+    origin: &dyn std::fmt::Display,
+    nested: bool,
+) -> Result<Credentials> {
     let kind = match object.get("type") {
         None => None,
         Some(Value::String(kind)) => Some(kind.clone()),
@@ -34,23 +63,48 @@ pub fn parse(bytes: &Secret<Vec<u8>>, origin: &Origin) -> Result<Credentials> {
 
     match kind.as_deref() {
         Some("service_account") => {
-            ServiceAccountKey::from_json(&mut object, origin).map(Credentials::ServiceAccount)
+            ServiceAccountKey::from_json(object, origin).map(Credentials::ServiceAccount)
         }
         // Keys written by hand sometimes drop `type`; the two required fields identify them.
         None if object.contains_key("private_key") && object.contains_key("client_email") => {
-            ServiceAccountKey::from_json(&mut object, origin).map(Credentials::ServiceAccount)
+            ServiceAccountKey::from_json(object, origin).map(Credentials::ServiceAccount)
         }
         None => Err(Error::config(format!("{origin} has no `type` field"))
             .hint("a service-account key file has \"type\": \"service_account\"; ask Posos for a new key file")),
-        Some("authorized_user") => Err(Error::config(format!(
-            "{origin} holds user credentials (type authorized_user), which can't mint an identity token for the Posos audience"
+        Some("authorized_user") => {
+            AuthorizedUser::from_json(object, origin).map(Credentials::AuthorizedUser)
+        }
+        Some("external_account") => {
+            ExternalAccount::from_json(object, origin).map(Credentials::ExternalAccount)
+        }
+        Some("impersonated_service_account") if nested => {
+            let inner_origin = format!("source_credentials in {origin}");
+            let source = match object.get_mut("source_credentials") {
+                Some(Value::Object(inner)) => parse_typed(inner, &inner_origin, false)?,
+                Some(_) => {
+                    return Err(Error::config(format!(
+                        "{origin} has `source_credentials` that are not an object"
+                    )));
+                }
+                None => {
+                    return Err(Error::config(format!(
+                        "{origin} lacks `source_credentials`, so nothing can act as the impersonated account"
+                    ))
+                    .hint("create the file again with: gcloud auth application-default login --impersonate-service-account EMAIL"));
+                }
+            };
+            ImpersonatedServiceAccount::from_json(object, origin, source)
+                .map(Credentials::ImpersonatedServiceAccount)
+        }
+        Some("impersonated_service_account") => Err(Error::config(format!(
+            "{origin} is itself impersonated_service_account credentials, which can't be nested"
         ))
-        .hint("an identity token for another audience needs a service account: use the service-account key file that Posos gave you")),
+        .hint("use a service account key, user credentials or an external_account as the source")),
         Some(other) => Err(Error::config(format!(
             "{origin} has type {}, which is not supported",
             printable_type(other)
         ))
-        .hint("supported type: service_account")),
+        .hint(format!("supported types: {SUPPORTED_TYPES}"))),
     }
 }
 
@@ -94,7 +148,7 @@ pub fn json_kind(value: &Value) -> &'static str {
 
 /// Quotes a credential `type` for a message when it looks like a type name, and hides it when
 /// it looks like anything else, so that a message never carries arbitrary file content.
-fn printable_type(kind: &str) -> String {
+pub(crate) fn printable_type(kind: &str) -> String {
     let plain = kind.len() <= 40
         && kind
             .chars()
@@ -140,10 +194,54 @@ mod tests {
     }
 
     #[test]
-    fn parse_explains_user_credentials() {
-        let err = parse_text(r#"{"type": "authorized_user", "refresh_token": "x"}"#).unwrap_err();
-        assert!(err.message().contains("authorized_user"));
-        assert!(err.hints()[0].contains("service account"));
+    fn parse_reads_user_credentials() {
+        let parsed = parse_text(
+            r#"{"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "x"}"#,
+        )
+        .unwrap();
+        assert!(matches!(parsed, Credentials::AuthorizedUser(_)));
+    }
+
+    #[test]
+    fn parse_reads_impersonated_file_with_user_source() {
+        let text = r#"{
+            "type": "impersonated_service_account",
+            "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/t@p.iam.gserviceaccount.com:generateAccessToken",
+            "delegates": ["d@p.iam.gserviceaccount.com"],
+            "source_credentials": {"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}
+        }"#;
+        let Credentials::ImpersonatedServiceAccount(file) = parse_text(text).unwrap() else {
+            panic!("not impersonated credentials");
+        };
+        assert_eq!(
+            file.impersonation_url.account,
+            "t@p.iam.gserviceaccount.com"
+        );
+        assert_eq!(file.delegates, ["d@p.iam.gserviceaccount.com"]);
+        assert!(matches!(*file.source, Credentials::AuthorizedUser(_)));
+    }
+
+    #[test]
+    fn parse_rejects_nested_impersonation() {
+        let text = r#"{
+            "type": "impersonated_service_account",
+            "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/t@p:generateAccessToken",
+            "source_credentials": {"type": "impersonated_service_account"}
+        }"#;
+        let err = parse_text(text).unwrap_err();
+        assert!(
+            err.message().contains("source_credentials in"),
+            "{}",
+            err.message()
+        );
+        assert!(err.message().contains("can't be nested"));
+    }
+
+    #[test]
+    fn parse_names_unknown_type_and_supported_ones() {
+        let err = parse_text(r#"{"type": "gdch_service_account"}"#).unwrap_err();
+        assert!(err.message().contains("\"gdch_service_account\""));
+        assert!(err.hints()[0].contains("external_account"));
     }
 
     #[test]

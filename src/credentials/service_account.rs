@@ -1,8 +1,9 @@
 //! Service-account key files: the JSON that the Google Cloud console downloads.
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 
-use super::Origin;
 use super::url::check_endpoint_url;
 use crate::error::{Error, Result};
 use crate::private_key;
@@ -26,7 +27,8 @@ pub struct ServiceAccountKey {
 
 impl ServiceAccountKey {
     /// Takes the fields out of a parsed key file and decodes the private key.
-    pub fn from_json(object: &mut Map<String, Value>, origin: &Origin) -> Result<Self> {
+    /// `origin` names the file, or the part of a file, in messages.
+    pub fn from_json(object: &mut Map<String, Value>, origin: &dyn fmt::Display) -> Result<Self> {
         let client_email = required_string(object, "client_email", origin)?;
         let private_key_id = optional_string(object, "private_key_id", origin)?;
         let token_uri = optional_string(object, "token_uri", origin)?
@@ -60,14 +62,18 @@ impl ServiceAccountKey {
     }
 }
 
-fn required_string(object: &Map<String, Value>, field: &str, origin: &Origin) -> Result<String> {
+pub(crate) fn required_string(
+    object: &Map<String, Value>,
+    field: &str,
+    origin: &dyn fmt::Display,
+) -> Result<String> {
     optional_string(object, field, origin)?.ok_or_else(|| missing_field(field, origin))
 }
 
-fn optional_string(
+pub(crate) fn optional_string(
     object: &Map<String, Value>,
     field: &str,
-    origin: &Origin,
+    origin: &dyn fmt::Display,
 ) -> Result<Option<String>> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
@@ -83,7 +89,7 @@ fn optional_string(
     }
 }
 
-fn missing_field(field: &str, origin: &Origin) -> Error {
+fn missing_field(field: &str, origin: &dyn fmt::Display) -> Error {
     Error::config(format!(
         "{origin} lacks `{field}`, so it is not a complete service-account key"
     ))

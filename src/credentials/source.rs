@@ -30,13 +30,15 @@ pub enum Origin {
     Stdin,
     /// The path in `GOOGLE_APPLICATION_CREDENTIALS`.
     EnvVar(PathBuf),
+    /// gcloud's application-default credentials file, found by its well-known path.
+    AdcFile(PathBuf),
 }
 
 impl Origin {
     /// Returns the file path, or `None` for standard input.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            Origin::Flag(path) | Origin::EnvVar(path) => Some(path),
+            Origin::Flag(path) | Origin::EnvVar(path) | Origin::AdcFile(path) => Some(path),
             Origin::Stdin => None,
         }
     }
@@ -58,6 +60,11 @@ impl fmt::Display for Origin {
                     path.display()
                 )
             }
+            Origin::AdcFile(path) => write!(
+                f,
+                "gcloud application-default credentials file {}",
+                path.display()
+            ),
         }
     }
 }
@@ -124,7 +131,7 @@ fn check_path_text(path: &OsStr, named_by: &str) -> Result<()> {
 pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
     let bytes = match origin {
         Origin::Stdin => read_bounded(io::stdin(), origin, deadline)?,
-        Origin::Flag(path) | Origin::EnvVar(path) => {
+        Origin::Flag(path) | Origin::EnvVar(path) | Origin::AdcFile(path) => {
             let file = open(path, origin)?;
             read_bounded(file, origin, deadline)?
         }
