@@ -7,11 +7,13 @@
 pub mod assertion;
 pub mod cli;
 pub mod credentials;
+pub mod doctor;
 pub mod error;
 pub mod exit_code;
 pub mod fetch;
 pub mod http;
 pub mod id_token;
+pub mod inspect;
 pub mod logger;
 pub mod output;
 pub mod private_key;
@@ -43,7 +45,8 @@ pub fn run(cli: &Cli) -> Result<Secret<String>> {
     Ok(output::render(&token, cli.output_format(), &cli.client_id))
 }
 
-fn no_credentials() -> Error {
+/// The error for a run with neither `--credentials` nor `GOOGLE_APPLICATION_CREDENTIALS`.
+pub fn no_credentials() -> Error {
     Error::config(format!(
         "no credentials: {CREDENTIALS_ENV} is not set and --credentials was not given"
     ))
