@@ -12,6 +12,7 @@ pub mod error;
 pub mod exit_code;
 pub mod fetch;
 pub mod http;
+pub mod http_log;
 pub mod id_token;
 pub mod inspect;
 pub mod logger;
