@@ -280,7 +280,7 @@ fn describe_value(name: &str, value: &Value, now: i64) -> String {
         .then(|| as_seconds(value))
         .flatten();
     if let Some(seconds) = seconds {
-        let relative = if seconds >= now {
+        let relative = if seconds > now {
             format!("in {}", duration(seconds - now))
         } else {
             format!("{} ago", duration(now - seconds))
