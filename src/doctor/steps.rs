@@ -421,9 +421,12 @@ pub fn clock(context: &mut Context<'_>) -> Check {
     };
     let offset = exchange.received_at - endpoint_time.as_secs() as i64;
     let described = describe_offset(offset);
+    if offset == 0 {
+        return Check::ok("this machine's clock matches the endpoint's Date header");
+    }
     if offset.abs() <= CLOCK_TOLERANCE_SECS {
         return Check::ok(format!(
-            "this machine's clock is within {CLOCK_TOLERANCE_SECS} s of the endpoint's Date header ({described})"
+            "this machine's clock is {described} the endpoint's Date header, within the {CLOCK_TOLERANCE_SECS} s tolerance"
         ));
     }
 
@@ -443,12 +446,12 @@ pub fn clock(context: &mut Context<'_>) -> Check {
     }
 }
 
-/// Returns "3 s ahead of", "2m5s behind" or "level with".
+/// Returns "3 s ahead of" or "2m5s behind" for an offset that is not 0.
 fn describe_offset(offset: i64) -> String {
-    match offset {
-        0 => "level with".to_string(),
-        seconds if seconds > 0 => format!("{} ahead of", duration_with_space(seconds)),
-        seconds => format!("{} behind", duration_with_space(-seconds)),
+    if offset > 0 {
+        format!("{} ahead of", duration_with_space(offset))
+    } else {
+        format!("{} behind", duration_with_space(-offset))
     }
 }
 
@@ -528,7 +531,6 @@ mod tests {
 
     #[test]
     fn offset_is_described_in_words() {
-        assert_eq!(describe_offset(0), "level with");
         assert_eq!(describe_offset(3), "3 s ahead of");
         assert_eq!(describe_offset(-125), "2m5s behind");
     }
