@@ -1,4 +1,4 @@
-//! Every error path the suite knows, run again with `-vv`: stderr must hold no PEM line, no
+//! Every error path the other tests cover, run again with `-vv`: stderr must contain no PEM line, no
 //! 32-character run of any fixture key's base64 body, no assertion the endpoint received, no
 //! token it sent and no cookie it set, whatever the outcome.
 

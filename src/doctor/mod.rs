@@ -237,6 +237,11 @@ pub fn run(cli: &Cli, args: &DoctorArgs, out: &mut dyn Write) -> Result<()> {
     if failed.is_empty() {
         return Ok(());
     }
+    let hint = if failed.contains(&"clock") {
+        "this machine's clock is off, which makes the exchange fail: fix the clock first, then run posos-token doctor again"
+    } else {
+        "fix the first failed step as its line says, then run posos-token doctor again"
+    };
     Err(Error::new(
         ExitCode::Failure,
         format!(
@@ -246,7 +251,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs, out: &mut dyn Write) -> Result<()> {
             failed.join(", ")
         ),
     )
-    .hint("fix the first failed step as its line says, then run posos-token doctor again"))
+    .hint(hint))
 }
 
 /// The width of the status column: the longest label and a space.

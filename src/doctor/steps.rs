@@ -335,9 +335,9 @@ pub fn proxy(context: &mut Context<'_>) -> Check {
         .and_then(|uri| uri.parse::<ureq::http::Uri>().ok())
         .is_some_and(|uri| proxy.is_no_proxy(&uri));
 
+    let scheme = format!("{:?}", proxy.protocol()).to_ascii_lowercase();
     let mut summary = format!(
-        "{variable}: {:?} proxy {}:{}{credentials}",
-        proxy.protocol(),
+        "{variable}: proxy {scheme}://{}:{}{credentials}",
         proxy.host(),
         proxy.port()
     );
@@ -387,6 +387,11 @@ pub fn exchange(context: &mut Context<'_>) -> Check {
     );
     let check = match &token {
         Ok(_) => Check::ok(timing),
+        Err(err) if err.message().contains("Check your iat and exp") => {
+            Check::failed(err.message())
+                .hint("the endpoint rejected the assertion's times, which usually means this machine's clock is off: see the clock line")
+                .hint(timing)
+        }
         Err(err) => Check::from_error(err).hint(timing),
     };
     context.exchange = Some(Exchange {
