@@ -411,3 +411,23 @@ fn options_work_after_subcommand_name() {
     before.expect_code(0);
     after.expect_code(0);
 }
+
+#[test]
+fn closed_stdout_keeps_exit_status() {
+    let env = TestEnv::new();
+    let key = env.write("key.json", fixture("service-account.json"));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("posos-token"))
+        .args(["doctor", "--offline", "-c"])
+        .arg(&key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once, as `| head -c 0` would.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

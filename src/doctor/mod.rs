@@ -213,7 +213,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs, out: &mut dyn Write) -> Result<()> {
         if check.status == Status::Failed {
             failed.push(step.name);
         }
-        write_check(out, step.name, &check).map_err(output_error)?;
+        write_check(out, step.name, &check).or_else(output_error)?;
     }
     // The key material is wiped as the context drops; nothing after this reads it.
     drop(context);
@@ -232,7 +232,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs, out: &mut dyn Write) -> Result<()> {
     );
     out.write_all(summary.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(output_error)?;
+        .or_else(output_error)?;
 
     if failed.is_empty() {
         return Ok(());
@@ -274,11 +274,16 @@ fn write_check(out: &mut dyn Write, name: &str, check: &Check) -> io::Result<()>
     out.flush()
 }
 
-fn output_error(err: io::Error) -> Error {
-    Error::new(
+/// Turns a failed write into an error, except a closed pipe (as `| head -1` leaves): the reader
+/// has what it wanted, and the exit status still tells whether a step failed.
+fn output_error(err: io::Error) -> Result<()> {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        return Ok(());
+    }
+    Err(Error::new(
         ExitCode::Output,
         format!("failed to write to standard output: {err}"),
-    )
+    ))
 }
 
 #[cfg(test)]
