@@ -11,7 +11,8 @@ pub const HIDDEN_HEADERS: [&str; 4] = [
     "set-cookie",
 ];
 
-/// The longest header value shown; longer ones are cut, as no header the tool reads is longer.
+/// The maximum number of characters of a header value in `-vv` output; longer values are cut
+/// so that one odd header can't flood the log.
 const MAX_VALUE_CHARS: usize = 200;
 
 /// Logs a request about to be sent. `body` describes the body without its secret parts.

@@ -22,7 +22,7 @@ use crate::secret::Secret;
 /// The largest input read. Google's identity tokens are about 1 KiB.
 pub const MAX_INPUT_BYTES: u64 = 64 * 1024;
 
-/// The line printed first, in plain words, so that nobody takes decoding for verification.
+/// The first line of the text output, so that a reader does not take decoding for verification.
 pub const NOT_VERIFIED: &str =
     "Signature NOT verified: these claims are decoded offline and may have been forged.";
 
@@ -200,8 +200,8 @@ fn strip_bearer(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Reads the `token` (as `--format json` prints) or `id_token` (as a token endpoint answers)
-/// field of a JSON object.
+/// Reads the `token` field (which `--format json` prints) or the `id_token` field (which a token
+/// endpoint returns) of a JSON object.
 fn token_in_json(input: &str) -> Result<&str> {
     let not_found = || {
         Error::data("the input is a JSON object without a `token` or `id_token` string")
