@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Parser, Subcommand};
 
 use crate::output::Format;
 
@@ -34,7 +34,7 @@ Environment:
 pub struct Cli {
     /// Credentials file (JSON); - reads it from standard input
     /// [default: see "Credential discovery" below]
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", global = true)]
     pub credentials: Option<OsString>,
 
     /// IAP OAuth client ID, the audience of the identity token
@@ -45,6 +45,7 @@ pub struct Cli {
         env = "POSOS_CLIENT_ID",
         default_value = DEFAULT_CLIENT_ID,
         value_parser = parse_client_id,
+        global = true,
     )]
     pub client_id: String,
 
@@ -57,15 +58,15 @@ pub struct Cli {
     pub header: bool,
 
     /// Bound on the whole run, in seconds
-    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout)]
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout, global = true)]
     pub timeout: Duration,
 
     /// Log each step on stderr (-vv adds HTTP details); never logs a secret
-    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet", global = true)]
     pub verbose: u8,
 
     /// Print no warnings, only errors
-    #[arg(short, long)]
+    #[arg(short, long, global = true)]
     pub quiet: bool,
 
     /// Act as this service account: the credentials get its identity token through the IAM
@@ -98,6 +99,21 @@ pub struct Cli {
         value_parser = parse_resource_url
     )]
     pub self_signed: Option<String>,
+
+    /// Without a subcommand, the token is printed.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands. Each variant's arguments live in the module that runs it.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode an identity token offline and print its header and claims (the signature is not verified)
+    #[command(after_help = crate::inspect::AFTER_HELP)]
+    Inspect(crate::inspect::InspectArgs),
+    /// Check the setup step by step, ending with one real exchange at the token endpoint
+    #[command(after_help = crate::doctor::AFTER_HELP)]
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 impl Cli {

@@ -7,11 +7,14 @@
 pub mod assertion;
 pub mod cli;
 pub mod credentials;
+pub mod doctor;
 pub mod error;
 pub mod exit_code;
 pub mod fetch;
 pub mod http;
+pub mod http_log;
 pub mod id_token;
+pub mod inspect;
 pub mod logger;
 pub mod output;
 pub mod private_key;

@@ -9,7 +9,10 @@ struct StderrLogger;
 
 impl Log for StderrLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        // Other crates' debug records (ureq's) are left out: their content is not checked
+        // for secrets, and this crate logs the HTTP details that `-vv` promises itself.
+        let own = metadata.target().starts_with("posos_token");
+        metadata.level() <= log::max_level() && (own || metadata.level() <= Level::Warn)
     }
 
     fn log(&self, record: &Record<'_>) {

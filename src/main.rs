@@ -1,26 +1,23 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
-use posos_token::cli::Cli;
+use posos_token::cli::{Cli, Command};
 use posos_token::error::Error;
-use posos_token::{exit_code, logger, output};
+use posos_token::secret::Secret;
+use posos_token::{doctor, exit_code, inspect, logger, output};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::init(cli.verbose, cli.quiet);
 
-    let result = posos_token::run(&cli).and_then(|rendered| {
-        match output::write(&rendered, io::stdout().lock()) {
-            Ok(()) => Ok(()),
-            // The reader closed the pipe (as `| head -c 5` does); it has all it wanted.
-            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            Err(err) => Err(Error::new(
-                exit_code::ExitCode::Output,
-                format!("failed to write to standard output: {err}"),
-            )),
-        }
-    });
+    let result = match &cli.command {
+        None => posos_token::run(&cli).and_then(|rendered| print(&rendered)),
+        Some(Command::Inspect(args)) => inspect::run(args, Instant::now() + cli.timeout)
+            .and_then(|text| print(&Secret::new(text))),
+        Some(Command::Doctor(args)) => doctor::run(&cli, args, &mut io::stdout().lock()),
+    };
 
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,6 +25,19 @@ fn main() -> ExitCode {
             report(&err);
             err.class().into()
         }
+    }
+}
+
+/// Writes the requested output on stdout.
+fn print(rendered: &Secret<String>) -> Result<(), Error> {
+    match output::write(rendered, io::stdout().lock()) {
+        Ok(()) => Ok(()),
+        // The reader closed the pipe (as `| head -c 5` does); it has all it wanted.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(Error::new(
+            exit_code::ExitCode::Output,
+            format!("failed to write to standard output: {err}"),
+        )),
     }
 }
 

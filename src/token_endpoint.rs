@@ -51,6 +51,14 @@ pub fn post_assertion(
         ("grant_type", JWT_BEARER_GRANT_TYPE),
         ("assertion", assertion.expose().as_str()),
     ];
+    crate::http_log::request(
+        "POST",
+        token_uri,
+        &format!(
+            "grant_type={JWT_BEARER_GRANT_TYPE}, assertion of {} bytes not shown",
+            assertion.expose().len()
+        ),
+    );
     let started = Instant::now();
     let mut response = agent
         .post(token_uri)
@@ -65,6 +73,8 @@ pub fn post_assertion(
             .map(String::from)
     };
     let status = response.status().as_u16();
+    log::debug!("< HTTP {status} after {} ms", started.elapsed().as_millis());
+    crate::http_log::response_headers(response.headers());
     let content_type = header_text(header::CONTENT_TYPE);
     let location = header_text(header::LOCATION);
     let date = header_text(header::DATE);

@@ -109,7 +109,7 @@ fn parse_typed(
 }
 
 /// Parses JSON text that must be an object, with errors that give a position but no content.
-fn parse_object(bytes: &[u8], origin: &Origin) -> Result<Map<String, Value>> {
+pub fn parse_object(bytes: &[u8], origin: &Origin) -> Result<Map<String, Value>> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let value: Value = serde_json::from_slice(bytes).map_err(|err| {
         let what = match err.classify() {

@@ -85,11 +85,7 @@ pub fn identity_token(
     };
     match credentials {
         Credentials::ServiceAccount(key) => fetch::from_service_account(key, audience, deadline),
-        Credentials::AuthorizedUser(_) => Err(Error::config(format!(
-            "{origin} contains user credentials (type authorized_user), which can't mint an identity token for the Posos audience"
-        ))
-        .hint("an identity token for another audience needs a service account: use the service-account key file that Posos gave you")
-        .hint("or act as a service account that your user may impersonate: --impersonate-service-account EMAIL")),
+        Credentials::AuthorizedUser(_) => Err(user_credentials_error(&origin)),
         Credentials::ImpersonatedServiceAccount(file) => {
             let url = &file.impersonation_url;
             let token = access_token(*file.source, deadline)?;
@@ -121,6 +117,15 @@ pub fn identity_token(
             )
         }
     }
+}
+
+/// The error for user credentials used without impersonation.
+pub fn user_credentials_error(origin: &Origin) -> Error {
+    Error::config(format!(
+        "{origin} contains user credentials (type authorized_user), which can't mint an identity token for the Posos audience"
+    ))
+    .hint("an identity token for another audience needs a service account: use the service-account key file that Posos gave you")
+    .hint("or act as a service account that your user may impersonate: --impersonate-service-account EMAIL")
 }
 
 /// Gets an access token for `source`, then the identity token of the impersonated account.

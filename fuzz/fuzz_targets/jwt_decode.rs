@@ -1,0 +1,15 @@
+//! Fuzzes JWT decoding as `inspect` and the token endpoint's answer use it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use posos_token::id_token::{self, IdToken};
+use posos_token::secret::Secret;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = id_token::decode(text);
+        if let Ok(token) = IdToken::parse(Secret::new(text.to_string())) {
+            let _ = posos_token::output::rfc3339(token.claims().exp);
+        }
+    }
+});

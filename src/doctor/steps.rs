@@ -1,0 +1,559 @@
+//! The steps of `posos-token doctor`, in the order `STEPS` runs them. Each one reuses the
+//! function of the main path that does the same work, so that doctor and a normal run agree.
+
+use std::time::{Instant, SystemTime};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier;
+use rsa::traits::PublicKeyParts;
+use serde_json::Value;
+use sha2::Sha256;
+
+use super::{Check, Context, Exchange};
+use crate::assertion::{AssertionSigner, Claims};
+use crate::cli::DEFAULT_CLIENT_ID;
+use crate::credentials::service_account::DEFAULT_TOKEN_URI;
+use crate::credentials::url::check_endpoint_url;
+use crate::credentials::{self, Credentials, source};
+use crate::fetch::unix_now;
+use crate::inspect::duration;
+use crate::output::rfc3339;
+use crate::secret::Secret;
+use crate::sources::discovery::{self, Found};
+use crate::token_endpoint::{self, KeyIdentity};
+
+/// The token endpoints Google documents; `token_uri` in a key Google issued is the first.
+pub const GOOGLE_TOKEN_URIS: [&str; 3] = [
+    DEFAULT_TOKEN_URI,
+    "https://accounts.google.com/o/oauth2/token",
+    "https://www.googleapis.com/oauth2/v4/token",
+];
+
+/// The proxy variables in the order ureq reads them; the first that parses is used.
+pub const PROXY_VARIABLES: [&str; 6] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+];
+
+/// A clock offset up to this many seconds is the `Date` header's one-second resolution plus
+/// the time the answer took, not a wrong clock.
+pub const CLOCK_TOLERANCE_SECS: i64 = 5;
+
+const NEEDS_KEY_FILE: &str = "needs a service-account key file that parses";
+const NEEDS_KEY: &str = "needs a private key that parses";
+
+/// Finds the credentials the way a normal run does, in the same discovery order, and reads them.
+pub fn credentials(context: &mut Context<'_>) -> Check {
+    let found = match discovery::discover_from_environment(context.cli.credentials.as_deref()) {
+        Ok(found) => found,
+        Err(err) => return Check::from_error(&err),
+    };
+    let origin = match found {
+        Found::File(origin) => origin,
+        // The checks that follow read a key file; the metadata server has none to check.
+        Found::MetadataServer(server) => {
+            return Check::ok(format!(
+                "no key file: the metadata server at {} ({}) provides the identity token",
+                server.host, server.reason
+            ));
+        }
+    };
+    let bytes = match source::read(&origin, context.deadline) {
+        Ok(bytes) => bytes,
+        Err(err) => return Check::from_error(&err),
+    };
+    let check = Check::ok(format!("{origin}, {} bytes", bytes.expose().len()));
+    context.origin = Some(origin);
+    context.bytes = Some(bytes);
+    check
+}
+
+/// Warns when the group or others can read the key file, as ssh does for private keys.
+pub fn permissions(context: &mut Context<'_>) -> Check {
+    let Some(origin) = &context.origin else {
+        return Check::skipped("needs credentials to check");
+    };
+    let Some(path) = origin.path() else {
+        return Check::skipped("the credentials come from standard input, not a file");
+    };
+    file_mode_check(path)
+}
+
+#[cfg(unix)]
+fn file_mode_check(path: &std::path::Path) -> Check {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode = match path.metadata() {
+        Ok(metadata) => metadata.permissions().mode() & 0o7777,
+        Err(err) => {
+            return Check::failed(format!("can't read the mode of {}: {err}", path.display()));
+        }
+    };
+    if mode & 0o077 == 0 {
+        return Check::ok(format!(
+            "mode {mode:04o}: only the owner can read the key file"
+        ));
+    }
+    let who = match (mode & 0o070 != 0, mode & 0o007 != 0) {
+        (true, true) => "the group and others",
+        (true, false) => "the group",
+        _ => "others",
+    };
+    Check::warning(format!(
+        "mode {mode:04o}: {who} may read the private key in {}",
+        path.display()
+    ))
+    .hint(format!("run: chmod 600 {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn file_mode_check(_path: &std::path::Path) -> Check {
+    Check::skipped("file modes are checked on Unix only")
+}
+
+/// Checks that the credentials are a JSON object of a type this tool can use.
+pub fn key_file(context: &mut Context<'_>) -> Check {
+    let (Some(origin), Some(bytes)) = (&context.origin, &context.bytes) else {
+        return Check::skipped("needs credentials to read");
+    };
+    let mut object = match credentials::parse_object(bytes.expose(), origin) {
+        Ok(object) => object,
+        Err(err) => return Check::from_error(&err),
+    };
+    // Keep the PEM out of the context: the private key step decodes it again from the bytes.
+    if let Some(Value::String(pem)) = object.remove("private_key") {
+        drop(Secret::new(pem));
+    }
+
+    let check = match object.get("type") {
+        Some(Value::String(kind)) if kind == "service_account" => {
+            Check::ok("a JSON object with \"type\": \"service_account\"")
+        }
+        None if object.contains_key("client_email") => {
+            Check::warning("a JSON object without a `type` field, read as a service-account key")
+                .hint("a key file Google issued has \"type\": \"service_account\"; ask Posos for a new key file if this one was edited by hand")
+        }
+        // Let the main path explain the type, so that both give the same message.
+        _ => {
+            return match credentials::parse(bytes, origin) {
+                Err(err) => Check::from_error(&err),
+                Ok(Credentials::AuthorizedUser(_))
+                    if context.cli.impersonate_service_account.is_none() =>
+                {
+                    Check::from_error(&crate::sources::user_credentials_error(origin))
+                }
+                Ok(other) => Check::ok(format!(
+                    "{} credentials; the key checks below apply to service-account keys only",
+                    crate::sources::type_name(&other)
+                )),
+            };
+        }
+    };
+    context.fields = Some(object);
+    check
+}
+
+/// Shows the service account and key id, and checks that they look like Google's.
+pub fn service_account(context: &mut Context<'_>) -> Check {
+    let Some(fields) = &context.fields else {
+        return Check::skipped(NEEDS_KEY_FILE);
+    };
+    let text = |name: &str| fields.get(name).and_then(Value::as_str);
+    let Some(email) = text("client_email") else {
+        return Check::failed("the key file has no `client_email` string")
+            .hint("use the key file exactly as Posos gave it, or ask Posos for a new key");
+    };
+    let email = printable(email);
+    let mut check = match text("private_key_id") {
+        Some(id) => Check::ok(format!("{email}, private_key_id {}", printable(id))),
+        None => Check::warning(format!("{email}, without a private_key_id"))
+            .hint("without private_key_id the assertion carries no key id; a key file Google issued has one"),
+    };
+    if !email.ends_with(".gserviceaccount.com") {
+        check = Check::warning(format!(
+            "{} (not a service-account email, which ends in .gserviceaccount.com)",
+            check.summary
+        ))
+        .hint("check client_email in the key file; ask Posos for a new key file if it was edited");
+    }
+    check
+}
+
+/// Decodes the private key as a normal run does, and signs and verifies a test assertion.
+pub fn private_key(context: &mut Context<'_>) -> Check {
+    let (Some(origin), Some(bytes)) = (&context.origin, &context.bytes) else {
+        return Check::skipped("needs credentials to read");
+    };
+    if context.fields.is_none() {
+        return Check::skipped(NEEDS_KEY_FILE);
+    }
+    let key = match credentials::parse(bytes, origin) {
+        Ok(Credentials::ServiceAccount(key)) => key,
+        Ok(_) => return Check::skipped(NEEDS_KEY_FILE),
+        Err(err) => return Check::from_error(&err),
+    };
+
+    let bits = key.private_key.size() * 8;
+    let claims = Claims::for_token_endpoint(&key, &context.cli.client_id, unix_now());
+    let signer = AssertionSigner::new(key.private_key.clone(), key.private_key_id.clone());
+    let assertion = signer.sign(&claims);
+    let verifying_key = VerifyingKey::<Sha256>::new(key.private_key.to_public_key());
+    if !verifies(&verifying_key, &assertion) {
+        return Check::failed(format!(
+            "the {bits}-bit RSA key signed a test assertion, but the signature does not verify with the key's own public key"
+        ))
+        .hint("the key is damaged: ask Posos for a new key file");
+    }
+    context.key = Some(key);
+    Check::ok(format!(
+        "RSA {bits} bits; signed a test assertion and verified it"
+    ))
+}
+
+/// Verifies an RS256 JWT with `key`; no part of the JWT leaves this function.
+fn verifies(key: &VerifyingKey<Sha256>, jwt: &Secret<String>) -> bool {
+    let Some((signing_input, signature)) = jwt.expose().rsplit_once('.') else {
+        return false;
+    };
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let Ok(signature) = Signature::try_from(signature.as_slice()) else {
+        return false;
+    };
+    key.verify(signing_input.as_bytes(), &signature).is_ok()
+}
+
+/// Checks that the audience looks like an OAuth client ID, which IAP expects.
+pub fn client_id(context: &mut Context<'_>) -> Check {
+    let client_id = &context.cli.client_id;
+    let from = if std::env::var("POSOS_CLIENT_ID").is_ok_and(|value| value == *client_id) {
+        "from POSOS_CLIENT_ID"
+    } else if client_id == DEFAULT_CLIENT_ID {
+        "Posos's documented client ID"
+    } else {
+        "from --client-id"
+    };
+    if looks_like_client_id(client_id) {
+        Check::ok(format!("{client_id} ({from})"))
+    } else {
+        Check::warning(format!(
+            "{} ({from}) does not look like an OAuth client ID (NUMBER-ID.apps.googleusercontent.com)",
+            printable(client_id)
+        ))
+        .hint("IAP accepts identity tokens whose audience is its OAuth client ID; unset POSOS_CLIENT_ID and drop --client-id to use Posos's")
+    }
+}
+
+/// Returns whether `id` has the form of a Google OAuth client ID:
+/// `<project number>-<lowercase letters and digits>.apps.googleusercontent.com`.
+pub fn looks_like_client_id(id: &str) -> bool {
+    let Some(name) = id.strip_suffix(".apps.googleusercontent.com") else {
+        return false;
+    };
+    let Some((number, rest)) = name.split_once('-') else {
+        return false;
+    };
+    !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit())
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+/// Checks `token_uri`, and warns when it is not one of Google's token endpoints.
+pub fn token_uri(context: &mut Context<'_>) -> Check {
+    let Some(fields) = &context.fields else {
+        return Check::skipped(NEEDS_KEY_FILE);
+    };
+    let token_uri = match fields.get("token_uri") {
+        None | Some(Value::Null) => {
+            return Check::ok(format!(
+                "{DEFAULT_TOKEN_URI} (the key file has no token_uri, so Google's is used)"
+            ));
+        }
+        Some(Value::String(uri)) => uri.as_str(),
+        Some(_) => {
+            return Check::failed("token_uri in the key file is not a string")
+                .hint("use the key file exactly as Posos gave it");
+        }
+    };
+    if let Err(err) = check_endpoint_url(token_uri, "token_uri in the key file") {
+        return Check::from_error(&err);
+    }
+    if GOOGLE_TOKEN_URIS.contains(&token_uri) {
+        Check::ok(format!("{token_uri} (Google's token endpoint)"))
+    } else {
+        Check::warning(format!(
+            "{token_uri} is not Google's token endpoint ({DEFAULT_TOKEN_URI})"
+        ))
+        .hint(format!(
+            "unless you point it at a test endpoint on purpose, set token_uri in the key file back to {DEFAULT_TOKEN_URI}"
+        ))
+    }
+}
+
+/// Reports the proxy that requests to the token endpoint go through, read from the same
+/// variables as the HTTP client (ureq), with any user name and password left out.
+pub fn proxy(context: &mut Context<'_>) -> Check {
+    let set: Vec<&str> = PROXY_VARIABLES
+        .iter()
+        .copied()
+        .filter(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+        .collect();
+    let no_proxy = ["NO_PROXY", "no_proxy"]
+        .into_iter()
+        .find(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
+
+    let Some(proxy) = ureq::Proxy::try_from_env() else {
+        return match set.first() {
+            None => Check::ok("no proxy variable is set: connections go direct"),
+            Some(name) => Check::warning(format!(
+                "{name} is set but is not a proxy URL the HTTP client accepts, so connections go direct"
+            ))
+            .hint(format!(
+                "set {name} to a URL such as http://proxy.example:3128, or unset it"
+            )),
+        };
+    };
+
+    // ureq uses the first variable that parses; it is one of those set, in its order.
+    let variable = set
+        .iter()
+        .copied()
+        .find(|name| {
+            std::env::var(name)
+                .ok()
+                .and_then(|value| ureq::Proxy::new(&value).ok())
+                .is_some_and(|parsed| parsed.uri() == proxy.uri())
+        })
+        .unwrap_or("a proxy variable");
+    let credentials = if proxy.username().is_some() {
+        " with a user name and password (not shown)"
+    } else {
+        ""
+    };
+    let target = context.fields.as_ref().map(|fields| {
+        fields
+            .get("token_uri")
+            .and_then(Value::as_str)
+            .unwrap_or(DEFAULT_TOKEN_URI)
+            .to_string()
+    });
+    let bypassed = target
+        .as_deref()
+        .and_then(|uri| uri.parse::<ureq::http::Uri>().ok())
+        .is_some_and(|uri| proxy.is_no_proxy(&uri));
+
+    let scheme = format!("{:?}", proxy.protocol()).to_ascii_lowercase();
+    let mut summary = format!(
+        "{variable}: proxy {scheme}://{}:{}{credentials}",
+        proxy.host(),
+        proxy.port()
+    );
+    match (bypassed, no_proxy) {
+        (true, Some(name)) => summary.push_str(&format!(
+            "; {name} matches the token endpoint's host, so it is reached directly"
+        )),
+        (false, Some(name)) => summary.push_str(&format!(
+            "; {name} does not match the token endpoint's host"
+        )),
+        (_, None) => {}
+    }
+    Check::ok(summary)
+}
+
+/// Makes one real exchange at the token endpoint, as a normal run does, and reports its status.
+pub fn exchange(context: &mut Context<'_>) -> Check {
+    if context.args.offline {
+        return Check::skipped("--offline: no request sent");
+    }
+    let Some(key) = &context.key else {
+        return Check::skipped(NEEDS_KEY);
+    };
+    let identity = KeyIdentity {
+        client_email: key.client_email.clone(),
+        private_key_id: key.private_key_id.clone(),
+    };
+    let claims = Claims::for_token_endpoint(key, &context.cli.client_id, unix_now());
+    let signer = AssertionSigner::new(key.private_key.clone(), key.private_key_id.clone());
+    let assertion = signer.sign(&claims);
+
+    let started = Instant::now();
+    let answer = match token_endpoint::post_assertion(&key.token_uri, &assertion, context.deadline)
+    {
+        Ok(answer) => answer,
+        Err(err) => return Check::from_error(&err),
+    };
+    let elapsed = started.elapsed();
+    drop(assertion);
+
+    let token = token_endpoint::interpret(&answer, &key.token_uri, &identity);
+    let timing = format!(
+        "{} answered HTTP {} in {} ms",
+        key.token_uri,
+        answer.status,
+        elapsed.as_millis()
+    );
+    let check = match &token {
+        Ok(_) => Check::ok(timing),
+        Err(err) if err.message().contains("Check your iat and exp") => {
+            Check::failed(err.message())
+                .hint("the endpoint rejected the assertion's times, which usually means this machine's clock is off: see the clock line")
+                .hint(timing)
+        }
+        Err(err) => Check::from_error(err).hint(timing),
+    };
+    context.exchange = Some(Exchange {
+        token_uri: key.token_uri.clone(),
+        status: answer.status,
+        date: answer.date.clone(),
+        received_at: unix_now(),
+        token,
+    });
+    check
+}
+
+/// Compares this machine's clock with the token endpoint's `Date` header.
+pub fn clock(context: &mut Context<'_>) -> Check {
+    let Some(exchange) = &context.exchange else {
+        return Check::skipped("needs an answer from the token endpoint");
+    };
+    let Some(date) = &exchange.date else {
+        return Check::warning(format!(
+            "{} sent no Date header, so the clock can't be compared",
+            exchange.token_uri
+        ));
+    };
+    let Some(endpoint_time) = httpdate::parse_http_date(date)
+        .ok()
+        .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
+    else {
+        return Check::warning(format!(
+            "{} sent a Date header that is not an HTTP date, so the clock can't be compared",
+            exchange.token_uri
+        ));
+    };
+    let offset = exchange.received_at - endpoint_time.as_secs() as i64;
+    let described = describe_offset(offset);
+    if offset == 0 {
+        return Check::ok("this machine's clock matches the endpoint's Date header");
+    }
+    if offset.abs() <= CLOCK_TOLERANCE_SECS {
+        return Check::ok(format!(
+            "this machine's clock is {described} the endpoint's Date header, within the {CLOCK_TOLERANCE_SECS} s tolerance"
+        ));
+    }
+
+    let sync = "sync this machine's clock, for example with: timedatectl set-ntp true";
+    let refused =
+        matches!(&exchange.token, Err(err) if err.class() == crate::exit_code::ExitCode::Refused);
+    if refused {
+        Check::failed(format!(
+            "this machine's clock is {described} the endpoint's Date header, so Google rejects the assertion's iat and exp"
+        ))
+        .hint(sync)
+    } else {
+        Check::warning(format!(
+            "this machine's clock is {described} the endpoint's Date header"
+        ))
+        .hint(sync)
+    }
+}
+
+/// Returns "3 s ahead of" or "2m5s behind" for an offset that is not 0.
+fn describe_offset(offset: i64) -> String {
+    if offset > 0 {
+        format!("{} ahead of", duration_with_space(offset))
+    } else {
+        format!("{} behind", duration_with_space(-offset))
+    }
+}
+
+fn duration_with_space(seconds: i64) -> String {
+    if seconds < 60 {
+        format!("{seconds} s")
+    } else {
+        duration(seconds)
+    }
+}
+
+/// Shows the audience and expiry of the identity token the exchange returned.
+pub fn identity_token(context: &mut Context<'_>) -> Check {
+    let Some(exchange) = &context.exchange else {
+        return Check::skipped("needs an answer from the token endpoint");
+    };
+    let token = match &exchange.token {
+        Ok(token) => token,
+        Err(_) => return Check::skipped("the exchange returned no identity token"),
+    };
+    let claims = token.claims();
+    let audience = claims.aud.as_deref().unwrap_or("(none)");
+    let life = if claims.exp > exchange.received_at {
+        format!("expires in {}", duration(claims.exp - exchange.received_at))
+    } else {
+        format!(
+            "expired {} ago",
+            duration(exchange.received_at - claims.exp)
+        )
+    };
+    let email = claims
+        .email
+        .as_deref()
+        .map(|email| format!(", email {}", printable(email)))
+        .unwrap_or_default();
+    let summary = format!(
+        "audience {}{email}, expires at {} ({life})",
+        printable(audience),
+        rfc3339(claims.exp)
+    );
+
+    if claims.aud.as_deref() != Some(context.cli.client_id.as_str()) {
+        return Check::failed(format!(
+            "{summary}, but the requested audience is {}",
+            context.cli.client_id
+        ))
+        .hint("IAP rejects a token for another audience: check that token_uri is Google's token endpoint");
+    }
+    if claims.exp <= exchange.received_at {
+        return Check::warning(summary)
+            .hint("the token was already expired when it arrived: check this machine's clock");
+    }
+    Check::ok(summary)
+}
+
+/// Escapes control characters in text read from a file or a server.
+fn printable(text: &str) -> String {
+    if text.chars().any(char::is_control) {
+        text.escape_debug().to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_form_is_recognized() {
+        assert!(looks_like_client_id(DEFAULT_CLIENT_ID));
+        assert!(!looks_like_client_id("https://api.posos.example"));
+        assert!(!looks_like_client_id("abc-def.apps.googleusercontent.com"));
+        assert!(!looks_like_client_id("123-.apps.googleusercontent.com"));
+        assert!(!looks_like_client_id("123-ABC.apps.googleusercontent.com"));
+    }
+
+    #[test]
+    fn offset_is_described_in_words() {
+        assert_eq!(describe_offset(3), "3 s ahead of");
+        assert_eq!(describe_offset(-125), "2m5s behind");
+    }
+}

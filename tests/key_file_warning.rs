@@ -1,0 +1,94 @@
+//! A key file that the group or others can read draws a warning on every run that reads it,
+//! as ssh does, whichever way the file is named, unless `-q` is given.
+
+mod common;
+
+#[cfg(unix)]
+mod unix {
+    use super::common::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    const WARNING: &str = "posos-token: warning: key file";
+
+    fn readable_key(env: &TestEnv, endpoint: &TestServer, mode: u32) -> std::path::PathBuf {
+        let key = env.key_file("service-account.json", &endpoint.url("/token"));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        key
+    }
+
+    #[test]
+    fn warning_fires_on_every_run() {
+        let endpoint = google_endpoint();
+        let env = TestEnv::new();
+        let key = readable_key(&env, &endpoint, 0o604);
+
+        for _ in 0..3 {
+            let outcome = run(env.command().arg("-c").arg(&key));
+            outcome
+                .expect_code(0)
+                .expect_stderr(&[WARNING, "0604", "chmod 600"]);
+            assert_eq!(outcome.stderr.matches(WARNING).count(), 1);
+        }
+    }
+
+    #[test]
+    fn warning_fires_for_variable_and_doctor() {
+        let endpoint = google_endpoint();
+        let env = TestEnv::new();
+        let key = readable_key(&env, &endpoint, 0o640);
+
+        let from_variable = run(env.command().env("GOOGLE_APPLICATION_CREDENTIALS", &key));
+        let doctor = run(env.command().arg("doctor").arg("-c").arg(&key));
+
+        from_variable
+            .expect_code(0)
+            .expect_stderr(&[WARNING, "0640"]);
+        doctor.expect_code(0).expect_stderr(&[WARNING, "0640"]);
+    }
+
+    #[test]
+    fn warning_fires_when_the_run_fails_later() {
+        let env = TestEnv::new();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/token",
+            listener.local_addr().unwrap().port()
+        );
+        drop(listener);
+        let key = env.key_file("service-account.json", &url);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let outcome = run(env.command().arg("-c").arg(&key));
+
+        outcome
+            .expect_code(75)
+            .expect_stderr(&[WARNING, "connection refused"]);
+    }
+
+    #[test]
+    fn quiet_hides_warning_in_every_mode() {
+        let endpoint = google_endpoint();
+        let env = TestEnv::new();
+        let key = readable_key(&env, &endpoint, 0o644);
+
+        let plain = run(env.command().arg("-q").arg("-c").arg(&key));
+        let doctor = run(env.command().args(["doctor", "-q", "-c"]).arg(&key));
+
+        plain.expect_code(0);
+        assert_eq!(plain.stderr, "");
+        doctor.expect_code(0);
+        assert_eq!(doctor.stderr, "");
+    }
+
+    #[test]
+    fn owner_only_key_draws_no_warning() {
+        let endpoint = google_endpoint();
+        let env = TestEnv::new();
+        for mode in [0o600, 0o400] {
+            let key = readable_key(&env, &endpoint, mode);
+            let outcome = run(env.command().arg("-c").arg(&key));
+            outcome.expect_code(0);
+            assert_eq!(outcome.stderr, "", "mode {mode:o}");
+        }
+    }
+}
