@@ -17,7 +17,9 @@ pub const ENVIRONMENT_HELP: &str = "\
 Environment:
   GOOGLE_APPLICATION_CREDENTIALS  path of the service-account key file, when --credentials is not given
   POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is not given
-  HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it";
+  HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it
+  ALL_PROXY                       proxy when HTTPS_PROXY is not set
+  SSL_CERT_FILE                   extra PEM bundle of trusted CA certificates";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.
 ///
@@ -61,6 +63,11 @@ pub struct Cli {
     /// Print no warnings, only errors
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Also trust the CA certificates in this PEM file (for a proxy that intercepts TLS);
+    /// the system certificate store stays trusted
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Cli {

@@ -2,11 +2,17 @@
 //! transport failures into messages that name the URL and the phase that failed.
 
 use std::io;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use ureq::Agent;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::tls::{CertificateFailure, Phase, Progress, TlsConnector};
+use crate::{proxy, trust};
 
 /// The `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!("posos-token/", env!("CARGO_PKG_VERSION"));
@@ -34,21 +40,112 @@ pub fn agent(deadline: Instant) -> Agent {
         .new_agent()
 }
 
+/// An agent for requests to one URL, and the phase its current request has reached.
+pub struct Client {
+    pub agent: Agent,
+    pub progress: Arc<Progress>,
+}
+
+/// Builds a client for `url` whose requests end by `deadline`: the proxy comes from the
+/// environment (see [`crate::proxy`]), https trusts the roots of [`crate::trust`], redirects
+/// are not followed, and 4xx and 5xx responses are returned instead of errors.
+///
+/// The trusted roots are loaded here, on the first https request, and a bad `--ca-file` or
+/// `SSL_CERT_FILE` fails here, before any connection.
+pub fn client(url: &str, deadline: Instant) -> Result<Client> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| Error::config(format!("{url} is not a valid URL")))?;
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let host = uri.host().unwrap_or_default();
+
+    let route = proxy::choose(scheme, host, |name| std::env::var(name).ok());
+    static LOG_ROUTE: Once = Once::new();
+    LOG_ROUTE.call_once(|| proxy::log_route(&route, host));
+    let ureq_proxy = proxy::to_ureq(&route)?;
+
+    let proxy_is_https = ureq_proxy
+        .as_ref()
+        .is_some_and(|p| p.protocol() == ureq::ProxyProtocol::Https);
+    let roots = if scheme.eq_ignore_ascii_case("https") || proxy_is_https {
+        Some(trust::roots()?)
+    } else {
+        None
+    };
+
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(USER_AGENT)
+        .accept("application/json")
+        .proxy(ureq_proxy)
+        .timeout_global(Some(remaining))
+        .timeout_connect(Some(CONNECT_TIMEOUT.min(remaining)))
+        .build();
+
+    let progress = Arc::new(Progress::default());
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(TlsConnector::new(roots, progress.clone()));
+    let agent = Agent::with_parts(config, connector, DefaultResolver::default());
+    Ok(Client { agent, progress })
+}
+
 /// Turns a transport error into a message naming `url` and what failed.
 pub fn transport_error(err: ureq::Error, url: &str) -> Error {
+    transport_error_in(err, url, None)
+}
+
+/// Turns a transport error into a message naming `url` and the phase that failed. `phase`
+/// is where the request was when the error came, when the caller tracked it.
+pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> Error {
+    let during = |fallback: &'static str| phase.map_or(fallback, Phase::describe);
     match err {
-        ureq::Error::Timeout(phase) => Error::temporary(format!(
-            "timed out talking to {url} ({}) before the --timeout budget ran out",
-            describe_timeout(phase)
+        ureq::Error::Timeout(ureq::Timeout::Connect) => Error::temporary(format!(
+            "timed out connecting to {url} after {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))
+        .hint("check the network connection and any proxy settings"),
+        ureq::Error::Timeout(kind @ (ureq::Timeout::Global | ureq::Timeout::PerCall)) => {
+            Error::temporary(format!(
+                "timed out while {} at {url}: the --timeout budget ran out",
+                during(describe_timeout(kind))
+            ))
+            .hint("check the network, or raise --timeout")
+            .not_retryable()
+        }
+        ureq::Error::Timeout(kind) => Error::temporary(format!(
+            "timed out talking to {url} ({})",
+            describe_timeout(kind)
         ))
         .hint("check the network, or raise --timeout"),
+        ureq::Error::Other(inner) => match inner.downcast::<CertificateFailure>() {
+            Ok(failure) => certificate_error(&failure, url),
+            Err(other) => Error::temporary(format!("the request to {url} failed: {other}")),
+        },
+        ureq::Error::Rustls(reason) => {
+            Error::temporary(format!("the TLS handshake with {url} failed: {reason}"))
+                .hint("a proxy or firewall may be interfering with TLS")
+        }
+        ureq::Error::ConnectProxyFailed(reason) => Error::temporary(format!(
+            "the proxy failed to open a tunnel to {url}: {}",
+            reason
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        ))
+        .hint("check HTTPS_PROXY and ALL_PROXY, or add the host to NO_PROXY"),
         ureq::Error::HostNotFound => {
             Error::temporary(format!("failed to resolve the host of {url}"))
                 .hint("check DNS and the network connection")
         }
         ureq::Error::ConnectionFailed => Error::temporary(format!("failed to connect to {url}"))
             .hint("check the network connection and any proxy settings"),
-        ureq::Error::Io(io_err) => io_error(&io_err, url),
+        ureq::Error::Io(io_err) => io_error(&io_err, url, phase),
         ureq::Error::BodyExceedsLimit(_) => Error::protocol(format!(
             "the response from {url} is larger than {} KiB, so it is not a token response",
             MAX_BODY_BYTES / 1024
@@ -61,7 +158,30 @@ pub fn transport_error(err: ureq::Error, url: &str) -> Error {
     }
 }
 
-fn io_error(err: &io::Error, url: &str) -> Error {
+/// Explains an untrusted certificate. Another attempt would get the same certificate, so it
+/// is not retried.
+fn certificate_error(failure: &CertificateFailure, url: &str) -> Error {
+    let issuer = failure.issuer.as_deref().map_or_else(
+        || "an unknown issuer".to_string(),
+        |issuer| format!("\"{issuer}\""),
+    );
+    let subject = failure
+        .subject
+        .as_deref()
+        .map(|subject| format!(" for \"{subject}\""))
+        .unwrap_or_default();
+    Error::temporary(format!(
+        "TLS with {url} failed: {}; the server presented a certificate{subject} issued by {issuer}",
+        failure
+    ))
+    .hint(format!(
+        "a proxy may be intercepting TLS to {}: if it is your organization's, add its CA certificate with --ca-file FILE (PEM) or to the system certificate store",
+        failure.host
+    ))
+    .not_retryable()
+}
+
+fn io_error(err: &io::Error, url: &str, phase: Option<Phase>) -> Error {
     let reason = match err.kind() {
         io::ErrorKind::ConnectionRefused => "connection refused",
         io::ErrorKind::ConnectionReset => "connection reset",
@@ -70,7 +190,10 @@ fn io_error(err: &io::Error, url: &str) -> Error {
         io::ErrorKind::TimedOut => "timed out",
         _ => return Error::temporary(format!("the request to {url} failed: {err}")),
     };
-    Error::temporary(format!("failed to reach {url}: {reason}"))
+    let during = phase
+        .map(|p| format!(" while {}", p.describe()))
+        .unwrap_or_default();
+    Error::temporary(format!("failed to reach {url}: {reason}{during}"))
         .hint("check that the token endpoint is reachable from this machine")
 }
 

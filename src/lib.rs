@@ -6,8 +6,10 @@
 
 pub mod assertion;
 pub mod cli;
+pub mod clock_skew;
 pub mod credentials;
 pub mod error;
+pub mod exchange;
 pub mod exit_code;
 pub mod fetch;
 pub mod http;
@@ -15,8 +17,12 @@ pub mod id_token;
 pub mod logger;
 pub mod output;
 pub mod private_key;
+pub mod proxy;
+pub mod retry;
 pub mod secret;
+pub mod tls;
 pub mod token_endpoint;
+pub mod trust;
 
 use std::time::Instant;
 
@@ -28,6 +34,7 @@ use secret::Secret;
 /// Runs the command and returns the output to print on stdout.
 pub fn run(cli: &Cli) -> Result<Secret<String>> {
     let deadline = Instant::now() + cli.timeout;
+    trust::set_ca_file(cli.ca_file.clone());
 
     let origin = source::locate(
         cli.credentials.as_deref(),

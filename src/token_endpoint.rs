@@ -37,6 +37,7 @@ pub struct Answer {
     pub content_type: Option<String>,
     pub location: Option<String>,
     pub date: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -46,16 +47,18 @@ pub fn post_assertion(
     assertion: &Secret<String>,
     deadline: Instant,
 ) -> Result<Answer> {
-    let agent = http::agent(deadline);
+    let client = http::client(token_uri, deadline)?;
+    let phase = || Some(client.progress.get());
     let form = [
         ("grant_type", JWT_BEARER_GRANT_TYPE),
         ("assertion", assertion.expose().as_str()),
     ];
     let started = Instant::now();
-    let mut response = agent
+    let mut response = client
+        .agent
         .post(token_uri)
         .send_form(form)
-        .map_err(|err| http::transport_error(err, token_uri))?;
+        .map_err(|err| http::transport_error_in(err, token_uri, phase()))?;
 
     let header_text = |name: header::HeaderName| {
         response
@@ -68,12 +71,14 @@ pub fn post_assertion(
     let content_type = header_text(header::CONTENT_TYPE);
     let location = header_text(header::LOCATION);
     let date = header_text(header::DATE);
+    let retry_after = header_text(header::RETRY_AFTER);
+    client.progress.set(crate::tls::Phase::Body);
     let body = response
         .body_mut()
         .with_config()
         .limit(MAX_BODY_BYTES)
         .read_to_vec()
-        .map_err(|err| http::transport_error(err, token_uri))?;
+        .map_err(|err| http::transport_error_in(err, token_uri, phase()))?;
     log::debug!(
         "POST {token_uri}: HTTP {status}, {} bytes of {} in {} ms",
         body.len(),
@@ -86,6 +91,7 @@ pub fn post_assertion(
         content_type,
         location,
         date,
+        retry_after,
         body,
     })
 }
@@ -259,6 +265,7 @@ mod tests {
             content_type: Some(content_type.into()),
             location: None,
             date: None,
+            retry_after: None,
             body: body.as_bytes().to_vec(),
         }
     }
