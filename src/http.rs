@@ -161,22 +161,19 @@ pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> 
 /// Explains an untrusted certificate. Another attempt would get the same certificate, so it
 /// is not retried.
 fn certificate_error(failure: &CertificateFailure, url: &str) -> Error {
-    let issuer = failure.issuer.as_deref().map_or_else(
-        || "an unknown issuer".to_string(),
-        |issuer| format!("\"{issuer}\""),
-    );
-    let subject = failure
-        .subject
-        .as_deref()
-        .map(|subject| format!(" for \"{subject}\""))
-        .unwrap_or_default();
+    let host = &failure.host;
+    let presented = match (&failure.subject, &failure.issuer) {
+        (Some(subject), Some(issuer)) => {
+            format!("{host} presented a certificate for \"{subject}\" issued by \"{issuer}\"")
+        }
+        _ => format!("{host} presented a certificate that can't be read"),
+    };
     Error::temporary(format!(
-        "TLS with {url} failed: {}; the server presented a certificate{subject} issued by {issuer}",
-        failure
+        "TLS with {url} failed: {presented}, and {}",
+        failure.reason
     ))
     .hint(format!(
-        "a proxy may be intercepting TLS to {}: if it is your organization's, add its CA certificate with --ca-file FILE (PEM) or to the system certificate store",
-        failure.host
+        "a proxy may be intercepting TLS to {host}: if it is your organization's, add its CA certificate with --ca-file FILE (PEM) or to the system certificate store"
     ))
     .not_retryable()
 }

@@ -207,7 +207,7 @@ fn describe_rustls_error(err: &rustls::Error) -> String {
     use rustls::CertificateError as E;
     match err {
         rustls::Error::InvalidCertificate(E::UnknownIssuer) => {
-            "it is issued by a certificate authority that is not trusted".into()
+            "its issuer is not a trusted certificate authority".into()
         }
         rustls::Error::InvalidCertificate(E::Expired | E::ExpiredContext { .. }) => {
             "it has expired".into()
@@ -219,7 +219,7 @@ fn describe_rustls_error(err: &rustls::Error) -> String {
             E::NotValidForName | E::NotValidForNameContext { .. },
         ) => "it is not valid for this host name".into(),
         rustls::Error::InvalidCertificate(E::Revoked) => "it has been revoked".into(),
-        rustls::Error::NoCertificatesPresented => "the server presented no certificate".into(),
+        rustls::Error::NoCertificatesPresented => "it presented no certificate".into(),
         other => other.to_string(),
     }
 }

@@ -78,7 +78,7 @@ pub fn post_assertion(
         .with_config()
         .limit(MAX_BODY_BYTES)
         .read_to_vec()
-        .map_err(|err| http::transport_error_in(err, token_uri, phase()))?;
+        .map_err(|err| body_error(err, token_uri, status, content_type.as_deref(), phase()))?;
     log::debug!(
         "POST {token_uri}: HTTP {status}, {} bytes of {} in {} ms",
         body.len(),
@@ -94,6 +94,32 @@ pub fn post_assertion(
         retry_after,
         body,
     })
+}
+
+/// Explains a failure to read the body. A body cut short or over the size limit is an
+/// unexpected answer (exit 76) that names the status and content type, never the body.
+fn body_error(
+    err: ureq::Error,
+    token_uri: &str,
+    status: u16,
+    content_type: Option<&str>,
+    phase: Option<crate::tls::Phase>,
+) -> Error {
+    let content_type = content_type.unwrap_or("(none)");
+    match err {
+        ureq::Error::Io(io_err) if io_err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::protocol(format!(
+                "{token_uri} answered a body that was cut short (HTTP {status}, content type {content_type}): the connection closed before the end of the body"
+            ))
+            .hint("a proxy or the network may have cut the connection: try again")
+        }
+        ureq::Error::BodyExceedsLimit(_) => Error::protocol(format!(
+            "{token_uri} answered a body larger than {} KiB (HTTP {status}, content type {content_type}), so it is not a token response",
+            MAX_BODY_BYTES / 1024
+        ))
+        .hint("check token_uri in the key file; a proxy or portal may have answered instead of Google"),
+        other => http::transport_error_in(other, token_uri, phase),
+    }
 }
 
 /// Reads the identity token from a token endpoint's answer, or explains why there is none.

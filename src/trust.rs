@@ -60,14 +60,16 @@ fn load(ca_file: Option<&Path>, cert_file: Option<&Path>) -> Result<RootCertStor
     if let Some(path) = cert_file {
         let count = add_bundle(&mut store, path, CERT_FILE_ENV)?;
         log::info!(
-            "trusting {count} extra certificates from {CERT_FILE_ENV} {}",
+            "trusting {} from {CERT_FILE_ENV} {}",
+            certificates(count),
             path.display()
         );
     }
     if let Some(path) = ca_file {
         let count = add_bundle(&mut store, path, "--ca-file")?;
         log::info!(
-            "trusting {count} extra certificates from --ca-file {}",
+            "trusting {} from --ca-file {}",
+            certificates(count),
             path.display()
         );
     }
@@ -77,6 +79,14 @@ fn load(ca_file: Option<&Path>, cert_file: Option<&Path>) -> Result<RootCertStor
         started.elapsed().as_millis()
     );
     Ok(store)
+}
+
+fn certificates(count: usize) -> String {
+    if count == 1 {
+        "1 extra CA certificate".to_string()
+    } else {
+        format!("{count} extra CA certificates")
+    }
 }
 
 /// Reads the operating system's CA certificates. Failures to read single files are logged
