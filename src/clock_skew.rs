@@ -1,5 +1,5 @@
-//! Detecting a local clock that is too far off for Google's token endpoint, from its
-//! `invalid_grant` answer and its `Date` header.
+//! Detection of a local clock that is too far off for Google's token endpoint, from its
+//! `invalid_grant` response and its `Date` header.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +11,7 @@ use crate::token_endpoint::Answer;
 /// the future, and a `Date` header has a resolution of one second.
 pub const TOLERANCE_SECS: i64 = 30;
 
-/// Returns whether the answer is Google's rejection of the assertion's time window:
+/// Returns whether the response is Google's rejection of the assertion's time window:
 /// `invalid_grant` with "Invalid JWT: Token must be a short-lived token (60 minutes) and in a
 /// reasonable timeframe".
 pub fn is_time_window_rejection(answer: &Answer) -> bool {

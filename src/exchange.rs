@@ -1,7 +1,7 @@
-//! The token exchange with retries: each attempt signs a fresh assertion and POSTs it, a
+//! The token exchange with retries. Each attempt signs a fresh assertion and POSTs it. A
 //! transient failure is retried under the policy of [`crate::retry`] within the `--timeout`
-//! budget, and a rejection caused by the local clock is retried once with `iat` shifted to
-//! the token endpoint's clock.
+//! budget. A rejection caused by the local clock is retried once, with `iat` shifted to the
+//! token endpoint's clock.
 
 use std::time::{Duration, Instant, SystemTime};
 

@@ -26,6 +26,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Builds an agent whose requests end by `deadline`, that follows no redirect and that
 /// returns 4xx and 5xx responses instead of errors.
+///
+/// NOTE: this agent uses ureq's own proxy handling and bundled Mozilla roots. Requests that
+/// should honour `--ca-file`, the system store and [`crate::proxy`]'s rules use [`client`].
 pub fn agent(deadline: Instant) -> Agent {
     let remaining = deadline.saturating_duration_since(Instant::now());
     Agent::config_builder()
@@ -204,5 +207,64 @@ fn describe_timeout(phase: ureq::Timeout) -> &'static str {
         ureq::Timeout::RecvResponse => "waiting for the response",
         ureq::Timeout::RecvBody | ureq::Timeout::PerRead => "receiving the response body",
         _ => "the request as a whole",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit_code::ExitCode;
+
+    const URL: &str = "https://oauth2.googleapis.com/token";
+
+    #[test]
+    fn network_failures_are_retryable() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        for err in [
+            ureq::Error::HostNotFound,
+            ureq::Error::ConnectionFailed,
+            ureq::Error::Io(refused),
+            ureq::Error::Timeout(ureq::Timeout::Connect),
+        ] {
+            let mapped = transport_error_in(err, URL, Some(Phase::Connect));
+            assert_eq!(mapped.class(), ExitCode::Temporary);
+            assert!(mapped.is_retryable(), "{}", mapped.message());
+            assert!(mapped.message().contains(URL));
+        }
+    }
+
+    #[test]
+    fn budget_timeout_names_phase_and_stops() {
+        let err = ureq::Error::Timeout(ureq::Timeout::Global);
+        let mapped = transport_error_in(err, URL, Some(Phase::Tls));
+        assert_eq!(mapped.class(), ExitCode::Temporary);
+        assert!(!mapped.is_retryable());
+        assert!(mapped.message().contains("doing the TLS handshake"));
+    }
+
+    #[test]
+    fn reset_names_phase() {
+        let err = ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        let mapped = transport_error_in(err, URL, Some(Phase::Body));
+        assert!(
+            mapped
+                .message()
+                .contains("connection reset while receiving the response body")
+        );
+    }
+
+    #[test]
+    fn untrusted_certificate_names_issuer_and_stops() {
+        let failure = CertificateFailure {
+            host: "oauth2.googleapis.com".into(),
+            reason: "its issuer is not a trusted certificate authority".into(),
+            issuer: Some("CN=Corp Proxy CA".into()),
+            subject: Some("CN=oauth2.googleapis.com".into()),
+        };
+        let mapped = transport_error_in(ureq::Error::Other(Box::new(failure)), URL, None);
+        assert_eq!(mapped.class(), ExitCode::Temporary);
+        assert!(!mapped.is_retryable());
+        assert!(mapped.message().contains("\"CN=Corp Proxy CA\""));
+        assert!(mapped.hints()[0].contains("--ca-file"));
     }
 }

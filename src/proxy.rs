@@ -70,8 +70,8 @@ pub fn choose(scheme: &str, host: &str, lookup: impl Fn(&str) -> Option<String>)
     }
 }
 
-/// Returns whether one `NO_PROXY` entry matches `host`: `*` matches every host, a domain
-/// matches itself and its subdomains (a leading `.` or `*.` is optional), an IP address
+/// Returns whether one `NO_PROXY` entry matches `host`. `*` matches every host. A domain
+/// matches itself and its subdomains, with or without a leading `.` or `*.`. An IP address
 /// matches itself, and a CIDR block such as `10.0.0.0/8` matches the addresses in it.
 /// A `:port` suffix on the entry is ignored.
 pub fn no_proxy_matches(entry: &str, host: &str) -> bool {

@@ -12,8 +12,8 @@ pub const MAX_RETRIES: u32 = 3;
 /// The wait before the first retry, doubled before each further one, before jitter.
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 
-/// The least time that must remain of the budget after a wait for another attempt to be
-/// worth sending: one round trip to Google's token endpoint takes about 100 to 300 ms.
+/// The minimum time left of the budget after a wait for another attempt to be worth sending.
+/// This is an estimate: one round trip to Google's token endpoint takes about 100 to 300 ms.
 pub const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(200);
 
 /// Returns the exponential backoff before retry number `retry` (1 for the first retry),
@@ -35,7 +35,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// What to do after a failed attempt.
+/// The verdict of the retry policy after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Wait this long, then send the next attempt.

@@ -1,7 +1,6 @@
 //! TLS for the token exchange: a ureq connector that wraps the connection in rustls with the
-//! roots of [`crate::trust`], and that remembers the certificate a server presented when it
-//! fails verification, so that the error can name its issuer (an intercepting proxy's CA,
-//! most of the time).
+//! roots of [`crate::trust`]. When a server's certificate fails verification, the connector
+//! keeps a copy, so that the error can name its issuer (most often an intercepting proxy's CA).
 
 use std::fmt;
 use std::io::{Read, Write};

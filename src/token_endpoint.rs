@@ -109,12 +109,12 @@ fn body_error(
     match err {
         ureq::Error::Io(io_err) if io_err.kind() == std::io::ErrorKind::UnexpectedEof => {
             Error::protocol(format!(
-                "{token_uri} answered a body that was cut short (HTTP {status}, content type {content_type}): the connection closed before the end of the body"
+                "{token_uri} returned a body that was cut short (HTTP {status}, content type {content_type}): the connection closed before the end of the body"
             ))
             .hint("a proxy or the network may have cut the connection: try again")
         }
         ureq::Error::BodyExceedsLimit(_) => Error::protocol(format!(
-            "{token_uri} answered a body larger than {} KiB (HTTP {status}, content type {content_type}), so it is not a token response",
+            "{token_uri} returned a body larger than {} KiB (HTTP {status}, content type {content_type}), so it is not a token response",
             MAX_BODY_BYTES / 1024
         ))
         .hint("check token_uri in the key file; a proxy or portal may have answered instead of Google"),

@@ -90,7 +90,7 @@ fn certificates(count: usize) -> String {
 }
 
 /// Reads the operating system's CA certificates. Failures to read single files are logged
-/// and skipped: a store that is partly unreadable still holds the usual roots.
+/// and skipped, because a store that is partly unreadable still contains the usual roots.
 fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
     // rustls-native-certs 0.8 reads SSL_CERT_FILE *instead of* the system store when it is
     // set. This tool treats it as an extra bundle, so on Unix it then reads the system
@@ -117,7 +117,7 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
     result.certs
 }
 
-/// The directories where Linux and BSD distributions keep one file per CA certificate.
+/// Returns the existing directories where Linux and BSD distributions keep CA certificates.
 #[cfg(all(unix, not(target_os = "macos")))]
 fn system_cert_dirs() -> Vec<PathBuf> {
     [

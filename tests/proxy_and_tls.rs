@@ -220,7 +220,7 @@ fn no_proxy_bypasses_proxy() {
 }
 
 #[test]
-fn proxy_credentials_are_not_logged() {
+fn proxy_credentials_sent_not_logged() {
     let setup = setup();
     let proxy = ConnectProxy::start();
     let ca_file = setup.ca_file();

@@ -10,6 +10,7 @@ use std::thread;
 pub struct ConnectProxy {
     port: u16,
     targets: Arc<Mutex<Vec<String>>>,
+    authorizations: Arc<Mutex<Vec<String>>>,
 }
 
 impl ConnectProxy {
@@ -17,17 +18,22 @@ impl ConnectProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let targets = Arc::new(Mutex::new(Vec::new()));
-        let recorded = targets.clone();
+        let authorizations = Arc::new(Mutex::new(Vec::new()));
+        let (recorded, credentials) = (targets.clone(), authorizations.clone());
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let recorded = recorded.clone();
+                let (recorded, credentials) = (recorded.clone(), credentials.clone());
                 thread::spawn(move || {
-                    let _ = tunnel(stream, &recorded);
+                    let _ = tunnel(stream, &recorded, &credentials);
                 });
             }
         });
-        ConnectProxy { port, targets }
+        ConnectProxy {
+            port,
+            targets,
+            authorizations,
+        }
     }
 
     /// Returns `http://127.0.0.1:PORT`, the value for `HTTPS_PROXY`.
@@ -40,12 +46,21 @@ impl ConnectProxy {
         self.targets.lock().unwrap().clone()
     }
 
+    /// Returns the `Proxy-Authorization` headers received so far.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.authorizations.lock().unwrap().clone()
+    }
+
     pub fn connects(&self) -> usize {
         self.targets.lock().unwrap().len()
     }
 }
 
-fn tunnel(client: TcpStream, targets: &Mutex<Vec<String>>) -> std::io::Result<()> {
+fn tunnel(
+    client: TcpStream,
+    targets: &Mutex<Vec<String>>,
+    authorizations: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -54,6 +69,14 @@ fn tunnel(client: TcpStream, targets: &Mutex<Vec<String>>) -> std::io::Result<()
         reader.read_line(&mut header)?;
         if header.trim_end().is_empty() {
             break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("proxy-authorization") {
+                authorizations
+                    .lock()
+                    .unwrap()
+                    .push(value.trim().to_string());
+            }
         }
     }
     let mut parts = request_line.split_whitespace();
