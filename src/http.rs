@@ -85,7 +85,9 @@ pub fn client(url: &str, deadline: Instant) -> Result<Client> {
         .accept("application/json")
         .proxy(ureq_proxy)
         .timeout_global(Some(remaining))
-        .timeout_connect(Some(CONNECT_TIMEOUT.min(remaining)))
+        // Not capped at `remaining`: when less than CONNECT_TIMEOUT is left, the global
+        // timeout fires first and is reported as the end of the budget.
+        .timeout_connect(Some(CONNECT_TIMEOUT))
         .build();
 
     let progress = Arc::new(Progress::default());
@@ -133,15 +135,7 @@ pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> 
             Error::temporary(format!("the TLS handshake with {url} failed: {reason}"))
                 .hint("a proxy or firewall may be interfering with TLS")
         }
-        ureq::Error::ConnectProxyFailed(reason) => Error::temporary(format!(
-            "the proxy failed to open a tunnel to {url}: {}",
-            reason
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(200)
-                .collect::<String>()
-        ))
-        .hint("check HTTPS_PROXY and ALL_PROXY, or add the host to NO_PROXY"),
+        ureq::Error::ConnectProxyFailed(reason) => proxy_error(&reason, url),
         ureq::Error::HostNotFound => {
             Error::temporary(format!("failed to resolve the host of {url}"))
                 .hint("check DNS and the network connection")
@@ -179,6 +173,33 @@ fn certificate_error(failure: &CertificateFailure, url: &str) -> Error {
         "a proxy may be intercepting TLS to {host}: if it is your organization's, add its CA certificate with --ca-file FILE (PEM) or to the system certificate store"
     ))
     .not_retryable()
+}
+
+/// Explains a proxy's refusal to open a tunnel. ureq 3 reports a refusal as "proxy server
+/// responded STATUS/…". A 4xx refusal (407 for missing credentials, 403 for a blocked host)
+/// would come back the same on a retry.
+fn proxy_error(reason: &str, url: &str) -> Error {
+    let reason: String = reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let status = reason
+        .strip_prefix("proxy server responded ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse::<u16>().ok());
+    let err = Error::temporary(format!(
+        "the proxy failed to open a tunnel to {url}: {reason}"
+    ));
+    match status {
+        Some(407) => err
+            .hint("the proxy requires authentication: put the user name and password in the proxy URL, as in http://user:password@proxy.example.com:3128")
+            .not_retryable(),
+        Some(400..=499) => err
+            .hint("the proxy rejected the connection: ask its administrator to allow the token endpoint's host, or add the host to NO_PROXY")
+            .not_retryable(),
+        _ => err.hint("check HTTPS_PROXY and ALL_PROXY, or add the host to NO_PROXY"),
+    }
 }
 
 fn io_error(err: &io::Error, url: &str, phase: Option<Phase>) -> Error {

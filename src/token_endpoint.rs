@@ -133,11 +133,15 @@ pub fn interpret(answer: &Answer, token_uri: &str, key: &KeyIdentity) -> Result<
         .hint("check token_uri in the key file; a proxy may be redirecting the request"));
     }
     if looks_like_html(answer) {
-        return Err(Error::new(
-            if status >= 500 || status == 429 { crate::exit_code::ExitCode::Temporary } else { crate::exit_code::ExitCode::Protocol },
-            format!("{token_uri} answered HTTP {status} with an HTML page instead of JSON"),
-        )
-        .hint("a proxy or captive portal probably answered instead of Google: check the network and proxy settings"));
+        let message =
+            format!("{token_uri} answered HTTP {status} with an HTML page instead of JSON");
+        // A gateway's error page for a transient status is retried like the status itself.
+        let err = if is_transient_status(status) {
+            Error::temporary(message)
+        } else {
+            Error::protocol(message)
+        };
+        return Err(err.hint("a proxy or captive portal probably answered instead of Google: check the network and proxy settings"));
     }
 
     match (status, parse_json_object(answer, token_uri)?) {
@@ -231,9 +235,7 @@ fn error_answer(
     };
     let message = format!("{token_uri} answered HTTP {status}{quoted}");
 
-    let transient = status >= 500
-        || status == 429
-        || status == 408
+    let transient = is_transient_status(status)
         || matches!(
             code.as_deref(),
             Some("internal_failure" | "server_error" | "temporarily_unavailable")
@@ -241,6 +243,12 @@ fn error_answer(
     if transient {
         return Error::temporary(message)
             .hint("the token endpoint is having trouble: try again later");
+    }
+    if status >= 500 {
+        // Another 5xx, such as 501 or 505, would come back the same on a retry.
+        return Error::temporary(message)
+            .hint("the token endpoint is having trouble: try again later")
+            .not_retryable();
     }
 
     let description = description.unwrap_or_default();
@@ -266,6 +274,11 @@ fn error_answer(
         _ => Error::protocol(format!("{message} without Google's error JSON"))
             .hint("check token_uri in the key file; something other than Google's token endpoint answered"),
     }
+}
+
+/// Returns whether a status is worth retrying: 408, 429, 500, 502, 503 or 504.
+pub fn is_transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// Keeps a quoted server string short and free of control characters.

@@ -287,3 +287,37 @@ fn socks_proxy_is_rejected() {
         .expect_stderr(&["ALL_PROXY", "SOCKS"]);
     assert_eq!(setup.endpoint.connections(), 0);
 }
+
+#[test]
+fn proxy_requiring_authentication_is_not_retried() {
+    let setup = setup();
+    let proxy = TestServer::start(|_| {
+        Reply::text(407, "text/plain", "").with_header("Proxy-Authenticate", "Basic realm=\"corp\"")
+    });
+
+    let outcome = run(setup.command().env("HTTPS_PROXY", proxy.url("")));
+
+    outcome
+        .expect_code(75)
+        .expect_clean_failure()
+        .expect_stderr(&["proxy", "407", "user name and password"]);
+    assert_eq!(proxy.hits(), 1);
+    assert_eq!(proxy.requests()[0].method, "CONNECT");
+    assert_eq!(setup.endpoint.connections(), 0);
+}
+
+#[test]
+fn proxy_gateway_error_is_retried() {
+    let setup = setup();
+    let proxy = TestServer::start(|_| Reply::text(502, "text/plain", ""));
+
+    let outcome = run(setup
+        .command()
+        .args(["--timeout", "10"])
+        .env("HTTPS_PROXY", proxy.url("")));
+
+    outcome
+        .expect_code(75)
+        .expect_stderr(&["502", "4 attempts made"]);
+    assert_eq!(proxy.hits(), 4);
+}

@@ -416,3 +416,14 @@ fn time_window_rejection_without_skew() {
         .expect_stderr(&["reasonable timeframe", "check the local clock"]);
     assert_eq!(endpoint.hits(), 1);
 }
+
+#[test]
+fn not_implemented_is_not_retried() {
+    let endpoint =
+        TestServer::start(|_| Reply::google_error(501, "not_implemented", "Not implemented."));
+
+    let outcome = run_against(&endpoint, &[]);
+
+    outcome.expect_code(75).expect_stderr(&["HTTP 501"]);
+    assert_eq!(endpoint.hits(), 1);
+}
