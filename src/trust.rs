@@ -4,6 +4,7 @@
 //!
 //! There is no way to turn verification off: an intercepting proxy's CA is added instead.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -45,20 +46,28 @@ pub fn roots() -> Result<Arc<RootCertStore>> {
 /// Loads the system store, then the bundles of `SSL_CERT_FILE` and `--ca-file`.
 fn load(ca_file: Option<&Path>, cert_file: Option<&Path>) -> Result<RootCertStore> {
     let started = Instant::now();
-    let mut store = RootCertStore::empty();
+    let mut roots = Roots::default();
 
     let system = system_certificates(cert_file.is_some());
-    let (added, ignored) = store.add_parsable_certificates(system);
-    log::debug!("loaded {added} certificates from the system store ({ignored} unusable)");
+    let (mut added, mut unusable) = (0, 0);
+    for certificate in system {
+        match roots.add(certificate) {
+            Ok(_) => added += 1,
+            Err(_) => unusable += 1,
+        }
+    }
+    log::debug!("loaded {added} certificates from the system store ({unusable} unusable)");
     if added == 0 {
         // A minimal container image may have no CA bundle: Mozilla's roots keep Google
         // reachable, and a corporate CA can still be added with --ca-file.
-        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        roots
+            .store
+            .extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         log::info!("the system certificate store is empty, so Mozilla's bundled roots are used");
     }
 
     if let Some(path) = cert_file {
-        let count = add_bundle(&mut store, path, CERT_FILE_ENV)?;
+        let count = add_bundle(&mut roots, path, CERT_FILE_ENV)?;
         log::info!(
             "trusting {} from {CERT_FILE_ENV} {}",
             certificates(count),
@@ -66,7 +75,7 @@ fn load(ca_file: Option<&Path>, cert_file: Option<&Path>) -> Result<RootCertStor
         );
     }
     if let Some(path) = ca_file {
-        let count = add_bundle(&mut store, path, "--ca-file")?;
+        let count = add_bundle(&mut roots, path, "--ca-file")?;
         log::info!(
             "trusting {} from --ca-file {}",
             certificates(count),
@@ -75,10 +84,39 @@ fn load(ca_file: Option<&Path>, cert_file: Option<&Path>) -> Result<RootCertStor
     }
     log::debug!(
         "loaded {} trusted roots in {} ms",
-        store.len(),
+        roots.store.len(),
         started.elapsed().as_millis()
     );
-    Ok(store)
+    Ok(roots.store)
+}
+
+/// A root store that skips certificates it already contains, as when `SSL_CERT_FILE` names
+/// the system bundle.
+pub struct Roots {
+    pub store: RootCertStore,
+    seen: HashSet<Vec<u8>>,
+}
+
+impl Default for Roots {
+    fn default() -> Self {
+        Roots {
+            store: RootCertStore::empty(),
+            seen: HashSet::new(),
+        }
+    }
+}
+
+impl Roots {
+    /// Adds a certificate and returns whether it was new.
+    pub fn add(&mut self, certificate: CertificateDer<'static>) -> Result<bool, rustls::Error> {
+        if self.seen.contains(certificate.as_ref()) {
+            return Ok(false);
+        }
+        let der = certificate.as_ref().to_vec();
+        self.store.add(certificate)?;
+        self.seen.insert(der);
+        Ok(true)
+    }
 }
 
 fn certificates(count: usize) -> String {
@@ -92,13 +130,17 @@ fn certificates(count: usize) -> String {
 /// Reads the operating system's CA certificates. Failures to read single files are logged
 /// and skipped, because a store that is partly unreadable still contains the usual roots.
 fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
-    // rustls-native-certs 0.8 reads SSL_CERT_FILE *instead of* the system store when it is
-    // set. This tool treats it as an extra bundle, so on Unix it then reads the system
-    // directories itself.
+    // rustls-native-certs 0.8 reads SSL_CERT_FILE and SSL_CERT_DIR *instead of* the system
+    // store when either is set. This tool treats both as extra, so on Unix it then reads the
+    // system directories and those of SSL_CERT_DIR itself.
     #[cfg(all(unix, not(target_os = "macos")))]
-    if cert_file_set {
+    if cert_file_set || std::env::var_os("SSL_CERT_DIR").is_some() {
         let mut certs = Vec::new();
-        for dir in system_cert_dirs() {
+        let mut dirs = system_cert_dirs();
+        if let Some(extra) = std::env::var_os("SSL_CERT_DIR") {
+            dirs.extend(std::env::split_paths(&extra).filter(|dir| dir.is_dir()));
+        }
+        for dir in dirs {
             let found = rustls_native_certs::load_certs_from_paths(None, Some(&dir));
             for err in &found.errors {
                 log::debug!("skipped part of the system store: {err}");
@@ -107,8 +149,8 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
         }
         return certs;
     }
-    // NOTE: on macOS and Windows, rustls-native-certs reads SSL_CERT_FILE in place of the
-    // system store, so with that variable set only its bundle (and --ca-file) is trusted.
+    // NOTE: on macOS and Windows, rustls-native-certs reads SSL_CERT_FILE and SSL_CERT_DIR in
+    // place of the system store, so with either set the system store is not read.
     let _ = cert_file_set;
     let result = rustls_native_certs::load_native_certs();
     for err in &result.errors {
@@ -135,9 +177,9 @@ fn system_cert_dirs() -> Vec<PathBuf> {
     .collect()
 }
 
-/// Adds every certificate of a PEM bundle to `store` and returns how many were added.
+/// Adds every certificate of a PEM bundle to `roots` and returns how many the bundle has.
 /// `origin` names where the path came from (`--ca-file` or `SSL_CERT_FILE`).
-pub fn add_bundle(store: &mut RootCertStore, path: &Path, origin: &str) -> Result<usize> {
+pub fn add_bundle(roots: &mut Roots, path: &Path, origin: &str) -> Result<usize> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|err| {
         let reason = match err.kind() {
@@ -175,7 +217,7 @@ pub fn add_bundle(store: &mut RootCertStore, path: &Path, origin: &str) -> Resul
 
     let count = certificates.len();
     for (index, certificate) in certificates.into_iter().enumerate() {
-        store.add(certificate).map_err(|err| {
+        roots.add(certificate).map_err(|err| {
             Error::config(format!(
                 "certificate {} of {count} in the CA bundle {shown} ({origin}) can't be used: {err}",
                 index + 1
@@ -202,7 +244,7 @@ mod tests {
             Some(contents) => write(&dir, "ca.pem", contents),
             None => dir.path().join("missing.pem"),
         };
-        add_bundle(&mut RootCertStore::empty(), &path, "--ca-file").unwrap_err()
+        add_bundle(&mut Roots::default(), &path, "--ca-file").unwrap_err()
     }
 
     #[test]
@@ -244,5 +286,21 @@ mod tests {
             "{}",
             err.message()
         );
+    }
+
+    #[test]
+    fn repeated_certificate_is_added_once() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let pem = params.self_signed(&key).unwrap().pem();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "twice.pem", format!("{pem}{pem}").as_bytes());
+
+        let mut roots = Roots::default();
+        let count = add_bundle(&mut roots, &path, "--ca-file").unwrap();
+
+        assert_eq!(count, 2);
+        assert_eq!(roots.store.len(), 1);
     }
 }

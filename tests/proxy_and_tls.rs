@@ -86,6 +86,19 @@ fn ssl_cert_file_adds_trusted_root() {
 }
 
 #[test]
+fn ssl_cert_dir_adds_trusted_roots() {
+    let setup = setup();
+    let dir = setup.env.path("extra-cas");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("test-ca.pem"), &setup.ca.ca_pem).unwrap();
+
+    let outcome = run(setup.command().env("SSL_CERT_DIR", &dir));
+
+    outcome.expect_code(0);
+    assert_eq!(setup.endpoint.hits(), 1);
+}
+
+#[test]
 fn bundle_with_several_certificates() {
     let setup = setup();
     let other = TestCa::new();
