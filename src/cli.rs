@@ -19,7 +19,8 @@ Environment:
   POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is not given
   HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it
   ALL_PROXY                       proxy when HTTPS_PROXY is not set
-  SSL_CERT_FILE                   extra PEM bundle of trusted CA certificates";
+  SSL_CERT_FILE                   extra PEM bundle of trusted CA certificates
+  SSL_CERT_DIR                    extra directories of trusted CA certificates (PEM files)";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.
 ///
@@ -64,8 +65,8 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Also trust the CA certificates in this PEM file (for a proxy that intercepts TLS);
-    /// the system certificate store stays trusted
+    /// Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS.
+    /// The system certificate store stays trusted
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<std::path::PathBuf>,
 }

@@ -89,7 +89,7 @@ impl Error {
         self.retryable
     }
 
-    /// Appends text to the message, as in "… (3 attempts)".
+    /// Appends text to the message, as in "… (3 attempts made)".
     pub fn append(mut self, text: impl fmt::Display) -> Self {
         self.message = format!("{}{text}", self.message);
         self

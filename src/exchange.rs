@@ -124,7 +124,7 @@ fn warn_skew(offset: i64, token_uri: &str) {
 /// Adds the clock hint to a time-window rejection whose `Date` header shows no skew.
 fn time_window_hint(err: Error) -> Error {
     err.hint(format!(
-        "Google rejected the assertion's iat or exp, but the endpoint's Date header does not show the local clock off by more than {} s; check the local clock and time zone",
+        "the endpoint's Date header does not show the local clock off by more than {} s, so check the clock's time zone setting and the key's token_uri as well",
         clock_skew::TOLERANCE_SECS
     ))
 }

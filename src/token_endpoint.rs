@@ -259,6 +259,11 @@ fn error_answer(
                 key.describe()
             ))
         }
+        Some("invalid_grant") if description.contains("reasonable timeframe") => {
+            Error::refused(message).hint(
+                "Google rejected the assertion's iat or exp as outside the time it accepts: check the local clock",
+            )
+        }
         Some("invalid_grant") if description.contains("account not found") => {
             Error::refused(message).hint(format!(
                 "the service account {} is disabled or deleted; ask Posos to check it",

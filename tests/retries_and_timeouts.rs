@@ -408,9 +408,11 @@ fn time_window_rejection_without_skew() {
 
     let outcome = run_against(&endpoint, &[]);
 
-    outcome
-        .expect_code(77)
-        .expect_stderr(&["reasonable timeframe", "check the local clock"]);
+    outcome.expect_code(77).expect_stderr(&[
+        "reasonable timeframe",
+        "check the local clock",
+        "Date header",
+    ]);
     assert_eq!(endpoint.hits(), 1);
 }
 
