@@ -64,7 +64,7 @@ impl ExitCode {
             ExitCode::DataError => "`inspect` input is not a JWT",
             ExitCode::Output => "writing to standard output failed",
             ExitCode::Temporary => {
-                "temporary failure: connection refused or reset, timeout, HTTP 5xx or 429, untrusted TLS certificate"
+                "temporary failure: connection failed, timeout, HTTP 5xx or 429, untrusted certificate"
             }
             ExitCode::Protocol => {
                 "the server answered something unexpected: not JSON, an HTML page, no id_token"
