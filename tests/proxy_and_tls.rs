@@ -334,3 +334,34 @@ fn proxy_gateway_error_is_retried() {
         .expect_stderr(&["502", "4 attempts made"]);
     assert_eq!(proxy.hits(), 4);
 }
+
+#[test]
+fn silent_tls_server_ends_at_budget() {
+    // A plain TCP listener that accepts and never answers the TLS ClientHello.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/token",
+        listener.local_addr().unwrap().port()
+    );
+    let held = std::thread::spawn(move || {
+        let connection = listener.accept();
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        drop(connection);
+    });
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &url);
+    let started = std::time::Instant::now();
+
+    let outcome = run(env.command().arg("-c").arg(&key).args(["--timeout", "2"]));
+
+    let elapsed = started.elapsed();
+    outcome
+        .expect_code(75)
+        .expect_clean_failure()
+        .expect_stderr(&["timed out while doing the TLS handshake", &url]);
+    assert!(
+        elapsed < std::time::Duration::from_secs(3),
+        "took {elapsed:?}"
+    );
+    drop(held);
+}
