@@ -79,7 +79,7 @@ pub fn exchange(
             }
             Decision::RetriesExhausted => return Err(with_attempts(err, attempts)),
             Decision::NoTimeLeft { wanted } => {
-                let why = match retry_after {
+                let reason = match retry_after {
                     Some(after) if after >= wanted => format!(
                         "the server asked to wait {} s (Retry-After), longer than the --timeout budget leaves",
                         after.as_secs()
@@ -87,7 +87,7 @@ pub fn exchange(
                     _ => "the --timeout budget leaves no time for another attempt".to_string(),
                 };
                 return Err(err
-                    .append(format!(" ({} made; {why})", plural_attempts(attempts)))
+                    .append(format!(" ({} made; {reason})", plural_attempts(attempts)))
                     .hint("raise --timeout to allow more retries"));
             }
         }

@@ -180,7 +180,7 @@ fn system_cert_dirs() -> Vec<PathBuf> {
 /// Adds every certificate of a PEM bundle to `roots` and returns how many the bundle has.
 /// `origin` names where the path came from (`--ca-file` or `SSL_CERT_FILE`).
 pub fn add_bundle(roots: &mut Roots, path: &Path, origin: &str) -> Result<usize> {
-    let shown = path.display();
+    let shown_path = path.display();
     let bytes = std::fs::read(path).map_err(|err| {
         let reason = match err.kind() {
             std::io::ErrorKind::NotFound => "not found".to_string(),
@@ -188,7 +188,7 @@ pub fn add_bundle(roots: &mut Roots, path: &Path, origin: &str) -> Result<usize>
             _ => err.to_string(),
         };
         Error::config(format!(
-            "failed to read the CA bundle {shown} ({origin}): {reason}"
+            "failed to read the CA bundle {shown_path} ({origin}): {reason}"
         ))
         .hint(format!(
             "{origin} must name a readable PEM file of CA certificates"
@@ -199,18 +199,18 @@ pub fn add_bundle(roots: &mut Roots, path: &Path, origin: &str) -> Result<usize>
         .collect::<std::result::Result<_, _>>()
         .map_err(|err| {
             Error::config(format!(
-                "the CA bundle {shown} ({origin}) is not valid PEM: {err}"
+                "the CA bundle {shown_path} ({origin}) is not valid PEM: {err}"
             ))
             .hint("export the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)")
         })?;
     if certificates.is_empty() {
-        let what = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let problem = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
             "contains no certificate, only other PEM sections"
         } else {
             "is not a PEM file"
         };
         return Err(
-            Error::config(format!("the CA bundle {shown} ({origin}) {what}"))
+            Error::config(format!("the CA bundle {shown_path} ({origin}) {problem}"))
                 .hint("it should contain one or more -----BEGIN CERTIFICATE----- blocks"),
         );
     }
@@ -219,7 +219,7 @@ pub fn add_bundle(roots: &mut Roots, path: &Path, origin: &str) -> Result<usize>
     for (index, certificate) in certificates.into_iter().enumerate() {
         roots.add(certificate).map_err(|err| {
             Error::config(format!(
-                "certificate {} of {count} in the CA bundle {shown} ({origin}) can't be used: {err}",
+                "certificate {} of {count} in the CA bundle {shown_path} ({origin}) can't be used: {err}",
                 index + 1
             ))
             .hint("check that the file holds CA certificates, not a key or a certificate request")

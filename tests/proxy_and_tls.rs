@@ -337,13 +337,13 @@ fn proxy_gateway_error_is_retried() {
 
 #[test]
 fn silent_tls_server_ends_at_budget() {
-    // A plain TCP listener that accepts and never answers the TLS ClientHello.
+    // A plain TCP listener that accepts the connection and never responds to the ClientHello.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "https://127.0.0.1:{}/token",
         listener.local_addr().unwrap().port()
     );
-    let held = std::thread::spawn(move || {
+    let silent_server = std::thread::spawn(move || {
         let connection = listener.accept();
         std::thread::sleep(std::time::Duration::from_secs(5));
         drop(connection);
@@ -363,5 +363,5 @@ fn silent_tls_server_ends_at_budget() {
         elapsed < std::time::Duration::from_secs(3),
         "took {elapsed:?}"
     );
-    drop(held);
+    drop(silent_server);
 }

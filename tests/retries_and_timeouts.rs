@@ -1,4 +1,4 @@
-//! Retries of transient failures, the --timeout budget, answers that are not token
+//! Retries of transient failures, the --timeout budget, bodies that are not token
 //! responses, and the correction of a local clock that is off, against loopback endpoints
 //! with fault injection.
 
@@ -303,7 +303,7 @@ fn other_client_errors_are_not_retried() {
 
 const TIME_WINDOW: &str = "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.";
 
-/// A token endpoint whose clock is `offset` seconds from this machine's, and that also rejects
+/// Starts a token endpoint whose clock is `offset` seconds from this machine's. It also rejects
 /// an `iat` more than five minutes older than its clock, so that a local clock running behind
 /// is caught as well as one running ahead.
 fn skewed_endpoint(offset: i64) -> TestServer {
