@@ -29,7 +29,7 @@ _posos__token() {
 
     case "${cmd}" in
         posos__token)
-            opts="-c -H -v -q -h -V --credentials --format --header --timeout --verbose --quiet --impersonate-service-account --delegates --self-signed --audience --client-id --help --version inspect doctor"
+            opts="-c -H -v -q -h -V --credentials --format --header --timeout --verbose --quiet --impersonate-service-account --delegates --self-signed --ca-file --audience --client-id --help --version inspect doctor"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -63,6 +63,10 @@ _posos__token() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --client-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -79,7 +83,7 @@ _posos__token() {
             return 0
             ;;
         posos__token__subcmd__doctor)
-            opts="-c -v -q -h --offline --credentials --timeout --verbose --quiet --audience --client-id --help"
+            opts="-c -v -q -h --offline --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -94,6 +98,10 @@ _posos__token() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -113,7 +121,7 @@ _posos__token() {
             return 0
             ;;
         posos__token__subcmd__inspect)
-            opts="-c -v -q -h --json --credentials --timeout --verbose --quiet --audience --client-id --help"
+            opts="-c -v -q -h --json --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,6 +136,10 @@ _posos__token() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

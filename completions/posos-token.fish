@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_posos_token_global_optspecs
-    string join \n c/credentials= format= H/header timeout= v/verbose q/quiet impersonate-service-account= delegates= self-signed= client-id= h/help V/version
+    string join \n c/credentials= format= H/header timeout= v/verbose q/quiet impersonate-service-account= delegates= self-signed= ca-file= client-id= h/help V/version
 end
 
 function __fish_posos_token_needs_command
@@ -32,6 +32,7 @@ complete -c posos-token -n "__fish_posos_token_needs_command" -l timeout -d 'Bou
 complete -c posos-token -n "__fish_posos_token_needs_command" -l impersonate-service-account -d 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -l delegates -d 'Service accounts of the delegation chain to the impersonated one, comma-separated' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -l self-signed -d 'Sign a token locally with the service-account key, with URL (the IAP-protected resource) as its audience, instead of asking Google; IAP accepts it when the service account is authorised on that resource' -r
+complete -c posos-token -n "__fish_posos_token_needs_command" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_needs_command" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -s H -l header -d 'Print "Authorization: Bearer <token>" (short for --format header)'
 complete -c posos-token -n "__fish_posos_token_needs_command" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
@@ -42,6 +43,7 @@ complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "inspect" -d
 complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "doctor" -d 'Check the setup step by step, ending with one real exchange at the token endpoint'
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l json -d 'Print the header and claims as a JSON object'
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
@@ -49,6 +51,7 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s q -l
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l offline -d 'Skip the exchange at the token endpoint, and the steps that need its answer'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'

@@ -17,13 +17,17 @@ pub const ENVIRONMENT_HELP: &str = "\
 Environment:
   GOOGLE_APPLICATION_CREDENTIALS  path of the service-account key file, when --credentials is not given
   POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is not given
-  HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it
+  HTTPS_PROXY, https_proxy        proxy for https requests (curl's order: HTTPS_PROXY, https_proxy, ALL_PROXY)
+  ALL_PROXY                       proxy when HTTPS_PROXY is not set
+  NO_PROXY, no_proxy              hosts reached directly, bypassing the proxy
   CLOUDSDK_CONFIG                 gcloud's configuration directory, where application-default credentials are
   GCE_METADATA_HOST               host[:port] of the metadata server; never reached through a proxy
   NO_GCE_CHECK                    true: don't detect Google Cloud to use its metadata server
   POSOS_IMPERSONATE_SERVICE_ACCOUNT  the service account to impersonate, when --impersonate-service-account is not given
   POSOS_IAM_CREDENTIALS_URL       base URL of the IAM Credentials API (default https://iamcredentials.googleapis.com)
-  GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES  1: allow an external_account file to run its executable source";
+  GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES  1: allow an external_account file to run its executable source
+  SSL_CERT_FILE                   extra PEM bundle of trusted CA certificates
+  SSL_CERT_DIR                    extra directories of trusted CA certificates (PEM files)";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.
 ///
@@ -99,6 +103,11 @@ pub struct Cli {
         value_parser = parse_resource_url
     )]
     pub self_signed: Option<String>,
+
+    /// Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS.
+    /// The system certificate store stays trusted
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca_file: Option<std::path::PathBuf>,
 
     /// Without a subcommand, the token is printed.
     #[command(subcommand)]

@@ -13,6 +13,9 @@ pub struct Error {
     class: ExitCode,
     message: String,
     hints: Vec<String>,
+    /// Whether another attempt may succeed. Set for temporary failures, except those that
+    /// a retry can't change (the budget ran out, an untrusted certificate).
+    retryable: bool,
 }
 
 /// The result type used throughout the crate.
@@ -25,6 +28,7 @@ impl Error {
             class,
             message: message.into(),
             hints: Vec::new(),
+            retryable: class == ExitCode::Temporary,
         }
     }
 
@@ -72,6 +76,23 @@ impl Error {
     /// Returns the hints in the order they were added.
     pub fn hints(&self) -> &[String] {
         &self.hints
+    }
+
+    /// Marks the failure as one that another attempt would meet again.
+    pub fn not_retryable(mut self) -> Self {
+        self.retryable = false;
+        self
+    }
+
+    /// Returns whether another attempt may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// Appends text to the message, as in "… (3 attempts made)".
+    pub fn append(mut self, text: impl fmt::Display) -> Self {
+        self.message = format!("{}{text}", self.message);
+        self
     }
 
     /// Prefixes the message with context, as in "failed to read the key: …".

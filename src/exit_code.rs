@@ -64,7 +64,7 @@ impl ExitCode {
             ExitCode::DataError => "`inspect` input is not a JWT",
             ExitCode::Output => "writing to standard output failed",
             ExitCode::Temporary => {
-                "temporary failure: connection refused or reset, timeout, HTTP 5xx or 429"
+                "temporary failure: connection failed, timeout, HTTP 5xx or 429, untrusted certificate"
             }
             ExitCode::Protocol => {
                 "the server answered something unexpected: not JSON, an HTML page, no id_token"
@@ -72,7 +72,9 @@ impl ExitCode {
             ExitCode::Refused => {
                 "Google refused the credentials: invalid_grant, unauthorized_client, HTTP 401 or 403"
             }
-            ExitCode::Config => "the credentials can't be used; nothing was sent",
+            ExitCode::Config => {
+                "the credentials, a proxy variable or a CA bundle can't be used; nothing was sent"
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::assertion::{AssertionSigner, Claims};
 use crate::credentials::ServiceAccountKey;
 use crate::error::Result;
 use crate::id_token::IdToken;
-use crate::token_endpoint::{self, KeyIdentity};
+use crate::token_endpoint::KeyIdentity;
 
 /// Exchanges a signed assertion for an identity token whose audience is `audience`.
 pub fn from_service_account(
@@ -27,13 +27,7 @@ pub fn from_service_account(
         identity.client_email,
         identity.private_key_id.as_deref().unwrap_or("without id")
     );
-    let assertion = signer.sign(&claims);
-
-    log::info!("exchanging the assertion at {token_uri}");
-    let answer = token_endpoint::post_assertion(&token_uri, &assertion, deadline)?;
-    log::info!("{token_uri} answered HTTP {}", answer.status);
-
-    let token = token_endpoint::interpret(&answer, &token_uri, &identity)?;
+    let token = crate::exchange::exchange(&signer, &claims, &token_uri, &identity, deadline)?;
     log::info!(
         "received an identity token for audience {} that expires at {}",
         token.claims().aud.as_deref().unwrap_or("(none)"),

@@ -2,11 +2,17 @@
 //! transport failures into messages that name the URL and the phase that failed.
 
 use std::io;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use ureq::Agent;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::tls::{CertificateFailure, Phase, Progress, TlsConnector};
+use crate::{proxy, trust};
 
 /// The `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!("posos-token/", env!("CARGO_PKG_VERSION"));
@@ -18,37 +24,106 @@ pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 /// that a retry still has time when a connection attempt hangs.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Builds an agent whose requests end by `deadline`, that follows no redirect and that
-/// returns 4xx and 5xx responses instead of errors.
-pub fn agent(deadline: Instant) -> Agent {
+/// An agent for requests to one URL, and the phase its current request has reached.
+pub struct Client {
+    pub agent: Agent,
+    pub progress: Arc<Progress>,
+}
+
+/// Builds a client for `url` whose requests end by `deadline`: the proxy comes from the
+/// environment (see [`crate::proxy`]), https trusts the roots of [`crate::trust`], redirects
+/// are not followed, and 4xx and 5xx responses are returned instead of errors.
+///
+/// The trusted roots are loaded here, on the first https request, and a bad `--ca-file` or
+/// `SSL_CERT_FILE` fails here, before any connection.
+pub fn client(url: &str, deadline: Instant) -> Result<Client> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| Error::config(format!("{url} is not a valid URL")))?;
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let host = uri.host().unwrap_or_default();
+
+    let route = proxy::choose(scheme, host, |name| std::env::var(name).ok());
+    static LOG_ROUTE: Once = Once::new();
+    LOG_ROUTE.call_once(|| proxy::log_route(&route, host));
+    let ureq_proxy = proxy::to_ureq(&route)?;
+
+    let proxy_is_https = ureq_proxy
+        .as_ref()
+        .is_some_and(|p| p.protocol() == ureq::ProxyProtocol::Https);
+    let roots = if scheme.eq_ignore_ascii_case("https") || proxy_is_https {
+        Some(trust::roots()?)
+    } else {
+        None
+    };
+
     let remaining = deadline.saturating_duration_since(Instant::now());
-    Agent::config_builder()
+    let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
         .user_agent(USER_AGENT)
         .accept("application/json")
+        .proxy(ureq_proxy)
         .timeout_global(Some(remaining))
-        .timeout_connect(Some(CONNECT_TIMEOUT.min(remaining)))
-        .build()
-        .new_agent()
+        // Not capped at `remaining`: when less than CONNECT_TIMEOUT is left, the global
+        // timeout fires first and is reported as the end of the budget.
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .build();
+
+    let progress = Arc::new(Progress::default());
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(TlsConnector::new(roots, progress.clone()));
+    let agent = Agent::with_parts(config, connector, DefaultResolver::default());
+    Ok(Client { agent, progress })
 }
 
 /// Turns a transport error into a message naming `url` and what failed.
 pub fn transport_error(err: ureq::Error, url: &str) -> Error {
+    transport_error_in(err, url, None)
+}
+
+/// Turns a transport error into a message naming `url` and the phase that failed. `phase`
+/// is where the request was when the error came, when the caller tracked it.
+pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> Error {
+    let during = |fallback: &'static str| phase.map_or(fallback, Phase::describe);
     match err {
-        ureq::Error::Timeout(phase) => Error::temporary(format!(
-            "timed out talking to {url} ({}) before the --timeout budget ran out",
-            describe_timeout(phase)
+        ureq::Error::Timeout(ureq::Timeout::Connect) => Error::temporary(format!(
+            "timed out connecting to {url} after {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))
+        .hint("check the network connection and any proxy settings"),
+        ureq::Error::Timeout(kind @ (ureq::Timeout::Global | ureq::Timeout::PerCall)) => {
+            Error::temporary(format!(
+                "timed out while {} at {url}: the --timeout budget ran out",
+                during(describe_timeout(kind))
+            ))
+            .hint("check the network, or raise --timeout")
+            .not_retryable()
+        }
+        ureq::Error::Timeout(kind) => Error::temporary(format!(
+            "timed out talking to {url} ({})",
+            describe_timeout(kind)
         ))
         .hint("check the network, or raise --timeout"),
+        ureq::Error::Other(inner) => match inner.downcast::<CertificateFailure>() {
+            Ok(failure) => certificate_error(&failure, url),
+            Err(other) => Error::temporary(format!("the request to {url} failed: {other}")),
+        },
+        ureq::Error::Rustls(reason) => {
+            Error::temporary(format!("the TLS handshake with {url} failed: {reason}"))
+                .hint("a proxy or firewall may be interfering with TLS")
+        }
+        ureq::Error::ConnectProxyFailed(reason) => proxy_error(&reason, url),
         ureq::Error::HostNotFound => {
             Error::temporary(format!("failed to resolve the host of {url}"))
                 .hint("check DNS and the network connection")
         }
         ureq::Error::ConnectionFailed => Error::temporary(format!("failed to connect to {url}"))
             .hint("check the network connection and any proxy settings"),
-        ureq::Error::Io(io_err) => io_error(&io_err, url),
+        ureq::Error::Io(io_err) => io_error(&io_err, url, phase),
         ureq::Error::BodyExceedsLimit(_) => Error::protocol(format!(
             "the response from {url} is larger than {} KiB, so it is not a token response",
             MAX_BODY_BYTES / 1024
@@ -61,7 +136,54 @@ pub fn transport_error(err: ureq::Error, url: &str) -> Error {
     }
 }
 
-fn io_error(err: &io::Error, url: &str) -> Error {
+/// Explains an untrusted certificate. Another attempt would get the same certificate, so it
+/// is not retried.
+fn certificate_error(failure: &CertificateFailure, url: &str) -> Error {
+    let host = &failure.host;
+    let presented = match (&failure.subject, &failure.issuer) {
+        (Some(subject), Some(issuer)) => {
+            format!("{host} presented a certificate for \"{subject}\" issued by \"{issuer}\"")
+        }
+        _ => format!("{host} presented a certificate that can't be read"),
+    };
+    Error::temporary(format!(
+        "TLS with {url} failed: {presented}, and {}",
+        failure.reason
+    ))
+    .hint(format!(
+        "a proxy may be intercepting TLS to {host}: if it is your organization's, add its CA certificate with --ca-file FILE (PEM) or to the system certificate store"
+    ))
+    .not_retryable()
+}
+
+/// Explains a proxy's refusal to open a tunnel. ureq 3 reports a refusal as "proxy server
+/// responded STATUS/…". A 4xx refusal (407 for missing credentials, 403 for a blocked host)
+/// would come back the same on a retry.
+fn proxy_error(reason: &str, url: &str) -> Error {
+    let reason: String = reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let status = reason
+        .strip_prefix("proxy server responded ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse::<u16>().ok());
+    let err = Error::temporary(format!(
+        "the proxy failed to open a tunnel to {url}: {reason}"
+    ));
+    match status {
+        Some(407) => err
+            .hint("the proxy requires authentication: put the user name and password in the proxy URL, as in http://user:password@proxy.example.com:3128")
+            .not_retryable(),
+        Some(400..=499) => err
+            .hint("the proxy rejected the connection: ask its administrator to allow the token endpoint's host, or add the host to NO_PROXY")
+            .not_retryable(),
+        _ => err.hint("check HTTPS_PROXY and ALL_PROXY, or add the host to NO_PROXY"),
+    }
+}
+
+fn io_error(err: &io::Error, url: &str, phase: Option<Phase>) -> Error {
     let reason = match err.kind() {
         io::ErrorKind::ConnectionRefused => "connection refused",
         io::ErrorKind::ConnectionReset => "connection reset",
@@ -70,7 +192,10 @@ fn io_error(err: &io::Error, url: &str) -> Error {
         io::ErrorKind::TimedOut => "timed out",
         _ => return Error::temporary(format!("the request to {url} failed: {err}")),
     };
-    Error::temporary(format!("failed to reach {url}: {reason}"))
+    let during = phase
+        .map(|p| format!(" while {}", p.describe()))
+        .unwrap_or_default();
+    Error::temporary(format!("failed to reach {url}: {reason}{during}"))
         .hint("check that the token endpoint is reachable from this machine")
 }
 
@@ -84,5 +209,64 @@ fn describe_timeout(phase: ureq::Timeout) -> &'static str {
         ureq::Timeout::RecvResponse => "waiting for the response",
         ureq::Timeout::RecvBody | ureq::Timeout::PerRead => "receiving the response body",
         _ => "the request as a whole",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit_code::ExitCode;
+
+    const URL: &str = "https://oauth2.googleapis.com/token";
+
+    #[test]
+    fn network_failures_are_retryable() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        for err in [
+            ureq::Error::HostNotFound,
+            ureq::Error::ConnectionFailed,
+            ureq::Error::Io(refused),
+            ureq::Error::Timeout(ureq::Timeout::Connect),
+        ] {
+            let mapped = transport_error_in(err, URL, Some(Phase::Connect));
+            assert_eq!(mapped.class(), ExitCode::Temporary);
+            assert!(mapped.is_retryable(), "{}", mapped.message());
+            assert!(mapped.message().contains(URL));
+        }
+    }
+
+    #[test]
+    fn budget_timeout_names_phase_and_stops() {
+        let err = ureq::Error::Timeout(ureq::Timeout::Global);
+        let mapped = transport_error_in(err, URL, Some(Phase::Tls));
+        assert_eq!(mapped.class(), ExitCode::Temporary);
+        assert!(!mapped.is_retryable());
+        assert!(mapped.message().contains("doing the TLS handshake"));
+    }
+
+    #[test]
+    fn reset_names_phase() {
+        let err = ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        let mapped = transport_error_in(err, URL, Some(Phase::Body));
+        assert!(
+            mapped
+                .message()
+                .contains("connection reset while receiving the response body")
+        );
+    }
+
+    #[test]
+    fn untrusted_certificate_names_issuer_and_stops() {
+        let failure = CertificateFailure {
+            host: "oauth2.googleapis.com".into(),
+            reason: "its issuer is not a trusted certificate authority".into(),
+            issuer: Some("CN=Corp Proxy CA".into()),
+            subject: Some("CN=oauth2.googleapis.com".into()),
+        };
+        let mapped = transport_error_in(ureq::Error::Other(Box::new(failure)), URL, None);
+        assert_eq!(mapped.class(), ExitCode::Temporary);
+        assert!(!mapped.is_retryable());
+        assert!(mapped.message().contains("\"CN=Corp Proxy CA\""));
+        assert!(mapped.hints()[0].contains("--ca-file"));
     }
 }

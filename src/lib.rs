@@ -6,9 +6,11 @@
 
 pub mod assertion;
 pub mod cli;
+pub mod clock_skew;
 pub mod credentials;
 pub mod doctor;
 pub mod error;
+pub mod exchange;
 pub mod exit_code;
 pub mod fetch;
 pub mod http;
@@ -18,9 +20,13 @@ pub mod inspect;
 pub mod logger;
 pub mod output;
 pub mod private_key;
+pub mod proxy;
+pub mod retry;
 pub mod secret;
 pub mod sources;
+pub mod tls;
 pub mod token_endpoint;
+pub mod trust;
 
 use std::time::Instant;
 
@@ -35,6 +41,7 @@ pub fn run(cli: &Cli) -> Result<Secret<String>> {
     if cli.self_signed.is_some() {
         sources::self_signed::reject_impersonation(cli.impersonate_service_account.as_deref())?;
     }
+    trust::set_ca_file(cli.ca_file.clone());
 
     let found = sources::discovery::discover_from_environment(cli.credentials.as_deref())?;
     let source = sources::load(found, deadline)?;

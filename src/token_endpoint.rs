@@ -37,6 +37,7 @@ pub struct Answer {
     pub content_type: Option<String>,
     pub location: Option<String>,
     pub date: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -46,7 +47,8 @@ pub fn post_assertion(
     assertion: &Secret<String>,
     deadline: Instant,
 ) -> Result<Answer> {
-    let agent = http::agent(deadline);
+    let client = http::client(token_uri, deadline)?;
+    let phase = || Some(client.progress.get());
     let form = [
         ("grant_type", JWT_BEARER_GRANT_TYPE),
         ("assertion", assertion.expose().as_str()),
@@ -60,10 +62,11 @@ pub fn post_assertion(
         ),
     );
     let started = Instant::now();
-    let mut response = agent
+    let mut response = client
+        .agent
         .post(token_uri)
         .send_form(form)
-        .map_err(|err| http::transport_error(err, token_uri))?;
+        .map_err(|err| http::transport_error_in(err, token_uri, phase()))?;
 
     let header_text = |name: header::HeaderName| {
         response
@@ -78,12 +81,14 @@ pub fn post_assertion(
     let content_type = header_text(header::CONTENT_TYPE);
     let location = header_text(header::LOCATION);
     let date = header_text(header::DATE);
+    let retry_after = header_text(header::RETRY_AFTER);
+    client.progress.set(crate::tls::Phase::Body);
     let body = response
         .body_mut()
         .with_config()
         .limit(MAX_BODY_BYTES)
         .read_to_vec()
-        .map_err(|err| http::transport_error(err, token_uri))?;
+        .map_err(|err| body_error(err, token_uri, status, content_type.as_deref(), phase()))?;
     log::debug!(
         "POST {token_uri}: HTTP {status}, {} bytes of {} in {} ms",
         body.len(),
@@ -96,8 +101,35 @@ pub fn post_assertion(
         content_type,
         location,
         date,
+        retry_after,
         body,
     })
+}
+
+/// Explains a failure to read the body. A body cut short or over the size limit is an
+/// unexpected answer (exit 76) that names the status and content type, never the body.
+fn body_error(
+    err: ureq::Error,
+    token_uri: &str,
+    status: u16,
+    content_type: Option<&str>,
+    phase: Option<crate::tls::Phase>,
+) -> Error {
+    let content_type = content_type.unwrap_or("(none)");
+    match err {
+        ureq::Error::Io(io_err) if io_err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::protocol(format!(
+                "{token_uri} returned a body that was cut short (HTTP {status}, content type {content_type}): the connection closed before the end of the body"
+            ))
+            .hint("a proxy or the network may have cut the connection: try again")
+        }
+        ureq::Error::BodyExceedsLimit(_) => Error::protocol(format!(
+            "{token_uri} returned a body larger than {} KiB (HTTP {status}, content type {content_type}), so it is not a token response",
+            MAX_BODY_BYTES / 1024
+        ))
+        .hint("check token_uri in the key file; a proxy or portal may have answered instead of Google"),
+        other => http::transport_error_in(other, token_uri, phase),
+    }
 }
 
 /// Reads the identity token from a token endpoint's answer, or explains why there is none.
@@ -111,11 +143,15 @@ pub fn interpret(answer: &Answer, token_uri: &str, key: &KeyIdentity) -> Result<
         .hint("check token_uri in the key file; a proxy may be redirecting the request"));
     }
     if looks_like_html(answer) {
-        return Err(Error::new(
-            if status >= 500 || status == 429 { crate::exit_code::ExitCode::Temporary } else { crate::exit_code::ExitCode::Protocol },
-            format!("{token_uri} answered HTTP {status} with an HTML page instead of JSON"),
-        )
-        .hint("a proxy or captive portal probably answered instead of Google: check the network and proxy settings"));
+        let message =
+            format!("{token_uri} answered HTTP {status} with an HTML page instead of JSON");
+        // A gateway's error page for a transient status is retried like the status itself.
+        let err = if is_transient_status(status) {
+            Error::temporary(message)
+        } else {
+            Error::protocol(message)
+        };
+        return Err(err.hint("a proxy or captive portal probably answered instead of Google: check the network and proxy settings"));
     }
 
     match (status, parse_json_object(answer, token_uri)?) {
@@ -209,9 +245,7 @@ fn error_answer(
     };
     let message = format!("{token_uri} answered HTTP {status}{quoted}");
 
-    let transient = status >= 500
-        || status == 429
-        || status == 408
+    let transient = is_transient_status(status)
         || matches!(
             code.as_deref(),
             Some("internal_failure" | "server_error" | "temporarily_unavailable")
@@ -219,6 +253,12 @@ fn error_answer(
     if transient {
         return Error::temporary(message)
             .hint("the token endpoint is having trouble: try again later");
+    }
+    if status >= 500 {
+        // Another 5xx, such as 501 or 505, would come back the same on a retry.
+        return Error::temporary(message)
+            .hint("the token endpoint is having trouble: try again later")
+            .not_retryable();
     }
 
     let description = description.unwrap_or_default();
@@ -228,6 +268,11 @@ fn error_answer(
                 "Google does not accept the key of {}: it was probably deleted or rotated; ask Posos for a new key file",
                 key.describe()
             ))
+        }
+        Some("invalid_grant") if description.contains("reasonable timeframe") => {
+            Error::refused(message).hint(
+                "Google rejected the assertion's iat or exp as outside the time it accepts: check the local clock",
+            )
         }
         Some("invalid_grant") if description.contains("account not found") => {
             Error::refused(message).hint(format!(
@@ -244,6 +289,11 @@ fn error_answer(
         _ => Error::protocol(format!("{message} without Google's error JSON"))
             .hint("check token_uri in the key file; something other than Google's token endpoint answered"),
     }
+}
+
+/// Returns whether a status is worth retrying: 408, 429, 500, 502, 503 or 504.
+pub fn is_transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// Keeps a quoted server string short and free of control characters.
@@ -269,6 +319,7 @@ mod tests {
             content_type: Some(content_type.into()),
             location: None,
             date: None,
+            retry_after: None,
             body: body.as_bytes().to_vec(),
         }
     }

@@ -356,36 +356,48 @@ fn wrong_audience_fails_token_step() {
 
 #[test]
 fn proxy_is_shown_without_password() {
-    let endpoint = google_endpoint();
     let env = TestEnv::new();
-    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+    // HTTPS_PROXY applies to https URLs only, so the key names Google's endpoint; --offline
+    // keeps the run from sending anything.
+    let key = env.key_file(
+        "service-account.json",
+        "https://oauth2.googleapis.com/token",
+    );
 
-    let outcome = run(env
+    let proxied = run(env
         .command()
-        .arg("doctor")
-        .arg("-c")
+        .args(["doctor", "--offline", "-c"])
+        .arg(&key)
+        .env("HTTPS_PROXY", "http://proxyuser:hunter2@127.0.0.1:9"));
+    let bypassed = run(env
+        .command()
+        .args(["doctor", "--offline", "-c"])
         .arg(&key)
         .env("HTTPS_PROXY", "http://proxyuser:hunter2@127.0.0.1:9")
-        .env("NO_PROXY", "127.0.0.1"));
+        .env("NO_PROXY", "googleapis.com"));
 
-    outcome.expect_code(0);
+    proxied.expect_code(0);
     assert_step(
-        &outcome,
+        &proxied,
         "proxy",
         "ok",
-        &[
-            "HTTPS_PROXY",
-            "127.0.0.1:9",
-            "password (not shown)",
-            "NO_PROXY matches",
-        ],
+        &["HTTPS_PROXY", "127.0.0.1:9", "password (not shown)"],
     );
-    assert!(!outcome.stdout.contains("hunter2"));
-    assert!(!outcome.stderr.contains("hunter2"));
+    bypassed.expect_code(0);
+    assert_step(
+        &bypassed,
+        "proxy",
+        "ok",
+        &["HTTPS_PROXY", "NO_PROXY matches", "reached directly"],
+    );
+    for outcome in [&proxied, &bypassed] {
+        assert!(!outcome.stdout.contains("hunter2"));
+        assert!(!outcome.stderr.contains("hunter2"));
+    }
 }
 
 #[test]
-fn invalid_proxy_variable_is_a_warning() {
+fn invalid_proxy_variable_fails() {
     let env = TestEnv::new();
     let key = env.write("key.json", fixture("service-account.json"));
 
@@ -395,12 +407,13 @@ fn invalid_proxy_variable_is_a_warning() {
         .arg(&key)
         .env("HTTPS_PROXY", "ftp://[not-a-host"));
 
-    outcome.expect_code(0);
+    // A normal run stops on this variable, so doctor marks the step failed.
+    outcome.expect_code(1);
     assert_step(
         &outcome,
         "proxy",
-        "warning",
-        &["HTTPS_PROXY", "not a proxy URL"],
+        "failed",
+        &["HTTPS_PROXY", "not a valid proxy URL"],
     );
 }
 

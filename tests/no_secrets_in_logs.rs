@@ -334,7 +334,7 @@ fn endpoint_errors_log_no_secrets() {
                 body: b"{\"id_token\": \"eyJ".to_vec(),
                 claimed: 500,
             }],
-            75,
+            76,
         ),
     ];
     for (scenario, replies, code) in cases {

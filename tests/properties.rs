@@ -107,14 +107,14 @@ proptest! {
         content_type in prop::option::of("[a-z/;= -]{0,40}"),
         body in prop::collection::vec(any::<u8>(), 0..2048),
     ) {
-        let answer = Answer { status, content_type, location: None, date: None, body };
+        let answer = Answer { status, content_type, location: None, date: None, retry_after: None, body };
         let key = KeyIdentity { client_email: "sa@example.com".into(), private_key_id: None };
         let _ = interpret(&answer, "https://oauth2.googleapis.com/token", &key);
     }
 
     #[test]
     fn token_answer_arbitrary_json(status in prop::sample::select(vec![200u16, 400, 401, 403, 429, 500, 503]), json in json_value()) {
-        let answer = Answer { status, content_type: Some("application/json".into()), location: None, date: None, body: json.to_string().into_bytes() };
+        let answer = Answer { status, content_type: Some("application/json".into()), location: None, date: None, retry_after: None, body: json.to_string().into_bytes() };
         let key = KeyIdentity { client_email: "sa@example.com".into(), private_key_id: Some("k".into()) };
         let _ = interpret(&answer, "https://oauth2.googleapis.com/token", &key);
     }

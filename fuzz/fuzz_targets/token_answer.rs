@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         content_type: (selector & 0x80 != 0).then(|| "application/json".to_string()),
         location: None,
         date: None,
+        retry_after: None,
         body: body.to_vec(),
     };
     let key = KeyIdentity {

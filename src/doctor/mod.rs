@@ -193,6 +193,7 @@ pub struct Exchange {
 /// Runs every step, prints one line each on `out`, and returns an error (exit 1) naming the
 /// failed steps when any failed.
 pub fn run(cli: &Cli, args: &DoctorArgs, out: &mut dyn Write) -> Result<()> {
+    crate::trust::set_ca_file(cli.ca_file.clone());
     let mut context = Context {
         cli,
         args,

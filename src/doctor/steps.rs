@@ -20,6 +20,7 @@ use crate::credentials::{self, Credentials, source};
 use crate::fetch::unix_now;
 use crate::inspect::duration;
 use crate::output::rfc3339;
+use crate::proxy::{self, Route};
 use crate::secret::Secret;
 use crate::sources::discovery::{self, Found};
 use crate::token_endpoint::{self, KeyIdentity};
@@ -29,16 +30,6 @@ pub const GOOGLE_TOKEN_URIS: [&str; 3] = [
     DEFAULT_TOKEN_URI,
     "https://accounts.google.com/o/oauth2/token",
     "https://www.googleapis.com/oauth2/v4/token",
-];
-
-/// The proxy variables in the order ureq reads them; the first that parses is used.
-pub const PROXY_VARIABLES: [&str; 6] = [
-    "ALL_PROXY",
-    "all_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
 ];
 
 /// A clock offset up to this many seconds is the `Date` header's one-second resolution plus
@@ -300,74 +291,61 @@ pub fn token_uri(context: &mut Context<'_>) -> Check {
     }
 }
 
-/// Reports the proxy that requests to the token endpoint go through, read from the same
-/// variables as the HTTP client (ureq), with any user name and password left out.
+/// Reports the proxy that requests to the token endpoint go through, chosen by the same rules
+/// as a normal run, with any user name and password left out.
 pub fn proxy(context: &mut Context<'_>) -> Check {
-    let set: Vec<&str> = PROXY_VARIABLES
-        .iter()
-        .copied()
-        .filter(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
-        .collect();
-    let no_proxy = ["NO_PROXY", "no_proxy"]
-        .into_iter()
-        .find(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
-
-    let Some(proxy) = ureq::Proxy::try_from_env() else {
-        return match set.first() {
-            None => Check::ok("no proxy variable is set: connections go direct"),
-            Some(name) => Check::warning(format!(
-                "{name} is set but is not a proxy URL the HTTP client accepts, so connections go direct"
-            ))
-            .hint(format!(
-                "set {name} to a URL such as http://proxy.example:3128, or unset it"
-            )),
-        };
+    let token_uri = context
+        .fields
+        .as_ref()
+        .and_then(|fields| fields.get("token_uri"))
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_TOKEN_URI);
+    let Ok(uri) = token_uri.parse::<ureq::http::Uri>() else {
+        return Check::skipped("needs a valid token_uri");
     };
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let host = uri.host().unwrap_or_default();
+    let lookup = |name: &str| std::env::var(name).ok();
 
-    // ureq uses the first variable that parses; it is one of those set, in its order.
-    let variable = set
-        .iter()
-        .copied()
-        .find(|name| {
-            std::env::var(name)
-                .ok()
-                .and_then(|value| ureq::Proxy::new(&value).ok())
-                .is_some_and(|parsed| parsed.uri() == proxy.uri())
-        })
-        .unwrap_or("a proxy variable");
-    let credentials = if proxy.username().is_some() {
+    match proxy::choose(scheme, host, lookup) {
+        Route::Direct => Check::ok("no proxy variable is set: connections go direct"),
+        route @ Route::Proxy { .. } => match describe_proxy(&route) {
+            Ok(summary) => Check::ok(summary),
+            Err(err) => Check::from_error(&err),
+        },
+        Route::Bypass { variable, entry } => {
+            // Show the proxy that NO_PROXY overrides, so that both settings are visible.
+            let without_no_proxy = |name: &str| {
+                if name.eq_ignore_ascii_case("no_proxy") {
+                    None
+                } else {
+                    lookup(name)
+                }
+            };
+            let proxied = proxy::choose(scheme, host, without_no_proxy);
+            let shown = describe_proxy(&proxied).map_or(String::new(), |text| format!("{text}; "));
+            Check::ok(format!(
+                "{shown}{variable} matches the token endpoint's host (entry {entry:?}), so it is reached directly"
+            ))
+        }
+    }
+}
+
+/// Describes a proxy route as "VARIABLE: proxy URL", without credentials.
+fn describe_proxy(route: &Route) -> crate::error::Result<String> {
+    let Route::Proxy { variable, url } = route else {
+        return Ok(String::new());
+    };
+    let parsed = proxy::to_ureq(route)?;
+    let credentials = if parsed.is_some_and(|p| p.username().is_some()) {
         " with a user name and password (not shown)"
     } else {
         ""
     };
-    let target = context.fields.as_ref().map(|fields| {
-        fields
-            .get("token_uri")
-            .and_then(Value::as_str)
-            .unwrap_or(DEFAULT_TOKEN_URI)
-            .to_string()
-    });
-    let bypassed = target
-        .as_deref()
-        .and_then(|uri| uri.parse::<ureq::http::Uri>().ok())
-        .is_some_and(|uri| proxy.is_no_proxy(&uri));
-
-    let scheme = format!("{:?}", proxy.protocol()).to_ascii_lowercase();
-    let mut summary = format!(
-        "{variable}: proxy {scheme}://{}:{}{credentials}",
-        proxy.host(),
-        proxy.port()
-    );
-    match (bypassed, no_proxy) {
-        (true, Some(name)) => summary.push_str(&format!(
-            "; {name} matches the token endpoint's host, so it is reached directly"
-        )),
-        (false, Some(name)) => summary.push_str(&format!(
-            "; {name} does not match the token endpoint's host"
-        )),
-        (_, None) => {}
-    }
-    Check::ok(summary)
+    Ok(format!(
+        "{variable}: proxy {}{credentials}",
+        proxy::redact(url)
+    ))
 }
 
 /// Makes one real exchange at the token endpoint, as a normal run does, and reports its status.

@@ -126,7 +126,8 @@ fn post_json(
     deadline: Instant,
 ) -> Result<response::Response> {
     let bearer = access_token.bearer();
-    let request = http::agent(deadline)
+    let request = http::client(url, deadline)?
+        .agent
         .post(url)
         .header("Authorization", bearer.expose().as_str())
         .content_type("application/json");

@@ -97,7 +97,8 @@ pub fn request_access_token(
     body: Secret<Vec<u8>>,
     deadline: Instant,
 ) -> Result<AccessToken> {
-    let request = http::agent(deadline)
+    let request = http::client(token_uri, deadline)?
+        .agent
         .post(token_uri)
         .content_type("application/x-www-form-urlencoded");
     let answer = response::send(request, body.expose(), token_uri)?;

@@ -56,7 +56,8 @@ pub fn exchange(
         "exchanging the subject token at {url} for audience {}",
         account.audience
     );
-    let mut request = http::agent(deadline)
+    let mut request = http::client(url, deadline)?
+        .agent
         .post(url)
         .content_type("application/x-www-form-urlencoded");
     if let Some(auth) = &client_auth {

@@ -45,7 +45,7 @@ pub fn read(account: &ExternalAccount, deadline: Instant) -> Result<Secret<Strin
             format,
         } => {
             log::info!("requesting the subject token from {url}");
-            let mut request = http::agent(deadline).get(url);
+            let mut request = http::client(url, deadline)?.agent.get(url);
             for (name, value) in headers {
                 request = request.header(name.as_str(), value.expose().as_str());
             }

@@ -4,7 +4,9 @@
 //! this machine's environment.
 #![allow(dead_code)]
 
+pub mod connect_proxy;
 pub mod google_apis;
+pub mod tls_endpoint;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
