@@ -13,6 +13,8 @@ pub struct Error {
     class: ExitCode,
     message: String,
     hints: Vec<String>,
+    /// The OAuth `error` code of the server's response, such as `invalid_grant`, when there is one.
+    oauth_error: Option<String>,
 }
 
 /// The result type used throughout the crate.
@@ -25,6 +27,7 @@ impl Error {
             class,
             message: message.into(),
             hints: Vec::new(),
+            oauth_error: None,
         }
     }
 
@@ -72,6 +75,17 @@ impl Error {
     /// Returns the hints in the order they were added.
     pub fn hints(&self) -> &[String] {
         &self.hints
+    }
+
+    /// Records the OAuth `error` code of the server's response, for callers that act on it.
+    pub fn with_oauth_error(mut self, code: impl Into<String>) -> Self {
+        self.oauth_error = Some(code.into());
+        self
+    }
+
+    /// Returns the OAuth `error` code of the server's response, if any.
+    pub fn oauth_error(&self) -> Option<&str> {
+        self.oauth_error.as_deref()
     }
 
     /// Prefixes the message with context, as in "failed to read the key: …".
