@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Parser, Subcommand};
 
 use crate::output::Format;
 
@@ -17,7 +17,8 @@ pub const ENVIRONMENT_HELP: &str = "\
 Environment:
   GOOGLE_APPLICATION_CREDENTIALS  path of the service-account key file, when --credentials is not given
   POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is not given
-  HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it";
+  HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it
+  POSOS_TOKEN_CACHE_DIR           token cache directory [default: $XDG_CACHE_HOME/posos-token]";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.
 ///
@@ -61,9 +62,56 @@ pub struct Cli {
     /// Print no warnings, only errors
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Neither read nor write the token cache
+    #[arg(long, help_heading = "Cache")]
+    pub no_cache: bool,
+
+    /// Fetch a new token even when a cached one is valid, and cache it
+    #[arg(long, conflicts_with = "no_cache", help_heading = "Cache")]
+    pub refresh: bool,
+
+    /// Use a cached token only while it has at least this many seconds of life left
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "300",
+        value_parser = parse_min_valid,
+        help_heading = "Cache"
+    )]
+    pub min_valid: Duration,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands. Without one, the tool prints a token.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the token cache
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// The actions of `posos-token cache`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every cached token
+    Clear,
+    /// Print the cache directory
+    Path,
 }
 
 impl Cli {
+    /// Returns how this run uses the token cache.
+    pub fn cache_policy(&self) -> crate::cache::Policy {
+        crate::cache::Policy {
+            enabled: !self.no_cache,
+            refresh: self.refresh,
+            min_valid: self.min_valid,
+        }
+    }
+
     /// Returns the output format, taking `-H` into account.
     pub fn output_format(&self) -> Format {
         if self.header {
@@ -102,6 +150,17 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Accepts a whole number of seconds up to one day; Google's identity tokens last one hour.
+fn parse_min_valid(value: &str) -> Result<Duration, String> {
+    let seconds: u64 = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a whole number of seconds"))?;
+    if seconds > 86_400 {
+        return Err("--min-valid must be at most 86400 seconds".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +178,15 @@ mod tests {
         assert!(parse_timeout("-3").is_err());
         assert!(parse_timeout("NaN").is_err());
         assert!(parse_timeout("abc").is_err());
+    }
+
+    #[test]
+    fn min_valid_accepts_whole_seconds() {
+        assert_eq!(parse_min_valid("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_min_valid("300"), Ok(Duration::from_secs(300)));
+        assert!(parse_min_valid("1.5").is_err());
+        assert!(parse_min_valid("-1").is_err());
+        assert!(parse_min_valid("86401").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! at the token endpoint, print the token.
 
 pub mod assertion;
+pub mod cache;
 pub mod cli;
 pub mod credentials;
 pub mod error;
@@ -20,13 +21,18 @@ pub mod token_endpoint;
 
 use std::time::Instant;
 
-use cli::Cli;
+use cli::{CacheCommand, Cli, Command};
 use credentials::{CREDENTIALS_ENV, Credentials, source};
 use error::{Error, Result};
 use secret::Secret;
 
 /// Runs the command and returns the output to print on stdout.
 pub fn run(cli: &Cli) -> Result<Secret<String>> {
+    match &cli.command {
+        None => {}
+        Some(Command::Cache(CacheCommand::Path)) => return cache::path_command(),
+        Some(Command::Cache(CacheCommand::Clear)) => return cache::clear_command(),
+    }
     let deadline = Instant::now() + cli.timeout;
 
     let origin = source::locate(
@@ -39,7 +45,10 @@ pub fn run(cli: &Cli) -> Result<Secret<String>> {
     let Credentials::ServiceAccount(key) = credentials::parse(&bytes, &origin)?;
     drop(bytes);
 
-    let token = fetch::from_service_account(key, &cli.client_id, deadline)?;
+    let cache_key = cache::CacheKey::for_service_account(&key, &cli.client_id);
+    let token = cache::obtain(cli.cache_policy(), &cache_key, deadline, || {
+        fetch::from_service_account(key, &cli.client_id, deadline)
+    })?;
     Ok(output::render(&token, cli.output_format(), &cli.client_id))
 }
 

@@ -4,6 +4,8 @@
 //! this machine's environment.
 #![allow(dead_code)]
 
+pub mod cache;
+
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
