@@ -18,6 +18,7 @@ Environment:
   GOOGLE_APPLICATION_CREDENTIALS  path of the service-account key file, when --credentials is not given
   POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is not given
   HTTPS_PROXY, NO_PROXY           proxy for the token endpoint, and hosts that bypass it
+  SSL_CERT_FILE                   PEM file of root certificates to trust instead of the built-in ones
   POSOS_TOKEN_CACHE_DIR           token cache directory [default: $XDG_CACHE_HOME/posos-token]";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.

@@ -30,6 +30,7 @@ pub fn agent(deadline: Instant) -> Agent {
         .accept("application/json")
         .timeout_global(Some(remaining))
         .timeout_connect(Some(CONNECT_TIMEOUT.min(remaining)))
+        .tls_config(crate::trust::tls_config())
         .build()
         .new_agent()
 }
@@ -57,7 +58,7 @@ pub fn transport_error(err: ureq::Error, url: &str) -> Error {
         ureq::Error::Protocol(_) => Error::protocol(format!(
             "{url} answered with something that is not valid HTTP"
         )),
-        other => Error::temporary(format!("the request to {url} failed: {other}")),
+        other => request_failed(&other, url),
     }
 }
 
@@ -68,10 +69,25 @@ fn io_error(err: &io::Error, url: &str) -> Error {
         io::ErrorKind::ConnectionAborted => "connection aborted",
         io::ErrorKind::UnexpectedEof => "connection closed before the response was complete",
         io::ErrorKind::TimedOut => "timed out",
-        _ => return Error::temporary(format!("the request to {url} failed: {err}")),
+        _ => return request_failed(err, url),
     };
     Error::temporary(format!("failed to reach {url}: {reason}"))
         .hint("check that the token endpoint is reachable from this machine")
+}
+
+/// Reports a failure without a more specific message, with a hint when the server's
+/// certificate was rejected (rustls reports that inside an I/O error).
+fn request_failed(err: &dyn std::fmt::Display, url: &str) -> Error {
+    let detail = err.to_string();
+    let error = Error::temporary(format!("the request to {url} failed: {detail}"));
+    if detail.contains("certificate") {
+        error.hint(format!(
+            "if a proxy on this network re-signs TLS, set {} to a PEM file of its CA certificate",
+            crate::trust::CERT_FILE_ENV
+        ))
+    } else {
+        error
+    }
 }
 
 fn describe_timeout(phase: ureq::Timeout) -> &'static str {

@@ -18,6 +18,7 @@ pub mod output;
 pub mod private_key;
 pub mod secret;
 pub mod token_endpoint;
+pub mod trust;
 
 use std::time::Instant;
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cache;
+pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
