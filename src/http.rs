@@ -21,6 +21,25 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Builds an agent whose requests end by `deadline`, that follows no redirect and that
 /// returns 4xx and 5xx responses instead of errors.
 pub fn agent(deadline: Instant) -> Agent {
+    build_agent(deadline, crate::trust::tls_config())
+}
+
+/// Builds an agent like [`agent`] for requests to `url`, reading the trust roots only when
+/// `url` uses https. A large `SSL_CERT_FILE` bundle takes about 2 ms to parse, which a plain
+/// http loopback endpoint does not need.
+pub fn agent_for(url: &str, deadline: Instant) -> Agent {
+    let tls = if url
+        .get(..6)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https:"))
+    {
+        crate::trust::tls_config()
+    } else {
+        ureq::tls::TlsConfig::default()
+    };
+    build_agent(deadline, tls)
+}
+
+fn build_agent(deadline: Instant, tls: ureq::tls::TlsConfig) -> Agent {
     let remaining = deadline.saturating_duration_since(Instant::now());
     Agent::config_builder()
         .http_status_as_error(false)
@@ -30,7 +49,7 @@ pub fn agent(deadline: Instant) -> Agent {
         .accept("application/json")
         .timeout_global(Some(remaining))
         .timeout_connect(Some(CONNECT_TIMEOUT.min(remaining)))
-        .tls_config(crate::trust::tls_config())
+        .tls_config(tls)
         .build()
         .new_agent()
 }

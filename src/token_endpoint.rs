@@ -46,7 +46,7 @@ pub fn post_assertion(
     assertion: &Secret<String>,
     deadline: Instant,
 ) -> Result<Answer> {
-    let agent = http::agent(deadline);
+    let agent = http::agent_for(token_uri, deadline);
     let form = [
         ("grant_type", JWT_BEARER_GRANT_TYPE),
         ("assertion", assertion.expose().as_str()),

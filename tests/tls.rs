@@ -78,3 +78,19 @@ fn cert_file_without_certificates_warns() {
         .expect_code(75)
         .expect_stderr(&["contains no PEM certificate"]);
 }
+
+#[test]
+fn plain_http_endpoint_reads_no_cert_file() {
+    let endpoint = google_endpoint();
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let outcome = run(env
+        .command()
+        .env("SSL_CERT_FILE", env.path("missing.pem"))
+        .arg("--credentials")
+        .arg(&key));
+
+    outcome.expect_code(0);
+    assert_eq!(outcome.stderr, "", "SSL_CERT_FILE was read for plain http");
+}
