@@ -68,7 +68,17 @@ pub fn obtain(
     let now = Instant::now();
     let lock_deadline = now + deadline.saturating_duration_since(now) / 2;
     let _lock = match lock::acquire(&cache.lock_path(key), lock_deadline) {
-        Ok(Locked::Immediately(lock)) => Some(lock),
+        Ok(Locked::Immediately(lock)) => {
+            // Another run may have written a token and released the lock between the read
+            // above and this lock, so the entry is read again. With --refresh it is not,
+            // because this run's request came after that token's.
+            if !policy.refresh
+                && let Some(token) = cache.read_fresh(key, policy.min_valid, None)
+            {
+                return Ok(token);
+            }
+            Some(lock)
+        }
         Ok(Locked::AfterWaiting(lock)) => {
             // The run that held the lock has probably just written a new token. With
             // --refresh, only a token fetched after this run started is new enough.
