@@ -57,28 +57,41 @@ fn create_dir(dir: &Path) -> Result<(), Problem> {
         builder.mode(0o700);
     }
     match builder.create(dir) {
-        Ok(()) => Ok(()),
+        Ok(()) => set_mode(dir, 0o700),
         // Another run created it at the same moment.
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(err) => Err(format!("can't create {}: {err}", dir.display())),
     }
 }
 
-/// Sets mode 0700 when the directory allows any access to group or others; the umask may have
-/// widened or narrowed what `DirBuilder` asked for.
+/// Removes any access of group and others from an existing directory, and keeps the owner's
+/// bits, so that a directory the user made read-only stays read-only.
 fn restrict_dir_mode(dir: &Path) -> Result<(), Problem> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let metadata = fs::symlink_metadata(dir)
             .map_err(|err| format!("can't read {}: {err}", dir.display()))?;
-        if metadata.permissions().mode() & 0o777 != 0o700 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .map_err(|err| format!("can't set mode 0700 on {}: {err}", dir.display()))?;
+        let mode = metadata.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            set_mode(dir, mode & 0o700)?;
         }
     }
     #[cfg(not(unix))]
     let _ = dir;
+    Ok(())
+}
+
+/// Sets `mode` explicitly, because the umask changes what a create call asks for.
+fn set_mode(path: &Path, mode: u32) -> Result<(), Problem> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|err| format!("can't set mode {mode:04o} on {}: {err}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
     Ok(())
 }
 
@@ -312,5 +325,18 @@ mod tests {
         prepare_dir(&cache).unwrap();
         let mode = fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn prepare_dir_keeps_read_only_owner_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        fs::create_dir(&cache).unwrap();
+        fs::set_permissions(&cache, fs::Permissions::from_mode(0o555)).unwrap();
+        prepare_dir(&cache).unwrap();
+        let mode = fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o500);
     }
 }
