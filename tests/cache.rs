@@ -363,6 +363,35 @@ fn read_only_cache_dir_still_prints_token() {
     assert!(is_token_for(&outcome.stdout, CLIENT_ID));
 }
 
+#[cfg(all(unix, not(target_os = "macos")))]
+#[test]
+fn missing_home_still_prints_token() {
+    let endpoint = google_endpoint();
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let outcome = run(env
+        .command()
+        .env_remove("POSOS_TOKEN_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .arg("--credentials")
+        .arg(&key));
+
+    outcome
+        .expect_code(0)
+        .expect_stderr(&["no cache directory: neither POSOS_TOKEN_CACHE_DIR nor HOME is set"]);
+    assert!(is_token_for(&outcome.stdout, CLIENT_ID));
+
+    let path = run(env
+        .command()
+        .env_remove("POSOS_TOKEN_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .args(["cache", "path"]));
+    path.expect_code(78).expect_clean_failure();
+}
+
 #[test]
 fn cache_dir_as_file_still_prints_token() {
     let endpoint = google_endpoint();

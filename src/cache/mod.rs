@@ -26,6 +26,12 @@ use crate::id_token::IdToken;
 use crate::secret::Secret;
 use lock::Locked;
 
+/// The variable that locates the platform's per-user cache directory.
+#[cfg(windows)]
+const HOME_ENV: &str = "LOCALAPPDATA";
+#[cfg(not(windows))]
+const HOME_ENV: &str = "HOME";
+
 /// The OAuth error code after which a key's cached token is dropped.
 const INVALID_GRANT: &str = "invalid_grant";
 
@@ -120,7 +126,7 @@ impl TokenCache {
     fn open() -> Option<TokenCache> {
         let Some(dir) = cache_dir() else {
             warn(&format!(
-                "no cache directory: HOME is not set; set {CACHE_DIR_ENV} to enable the cache"
+                "no cache directory: neither {CACHE_DIR_ENV} nor {HOME_ENV} is set"
             ));
             return None;
         };
@@ -270,8 +276,10 @@ pub fn clear_command() -> Result<Secret<String>> {
 
 fn require_cache_dir() -> Result<PathBuf> {
     cache_dir().ok_or_else(|| {
-        Error::config("no cache directory: HOME is not set")
-            .hint(format!("set {CACHE_DIR_ENV} to the directory to use"))
+        Error::config(format!(
+            "no cache directory: neither {CACHE_DIR_ENV} nor {HOME_ENV} is set"
+        ))
+        .hint(format!("set {CACHE_DIR_ENV} to the directory to use"))
     })
 }
 
