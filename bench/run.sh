@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures posos-token against a loopback token endpoint and against Google's Python library,
-# and prints a Markdown table. Takes a few minutes; not part of `cargo test` or .ci/run.
+# and prints a Markdown table. Takes about a minute; not part of `cargo test` or .ci/run.
 #
 # Usage: bench/run.sh            (RUNS=500 PY_RUNS=30 by default; set them to change)
 #
@@ -86,6 +86,10 @@ check_token() { grep -Eq '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' || {
 "$bin" -c "$work/key-http.json" | check_token "posos-token over HTTP"
 SSL_CERT_FILE=$ca "$bin" --no-cache -c "$work/key-https.json" | check_token "posos-token over TLS"
 "$python" "$root/bench/google_auth_peer.py" "$work/key-google-auth.json" "$audience" | check_token "google-auth"
+
+# --- 0. Process start-up alone, for scale -----------------------------------------------------
+hyperfine -N --style basic --warmup 50 --runs "$runs" --export-json "$work/version.json" \
+    "$bin --version"
 
 # --- 1. Cache hit ---------------------------------------------------------------------------
 hyperfine -N --style basic --warmup 50 --runs "$runs" --export-json "$work/hit.json" \

@@ -50,6 +50,7 @@ def cpu_model():
 
 def main():
     work, binary = sys.argv[1], sys.argv[2]
+    start_up = timings(os.path.join(work, "version.json"))
     hit = timings(os.path.join(work, "hit.json"))
     miss_http = timings(os.path.join(work, "miss-http.json"))
     miss_tls = timings(os.path.join(work, "miss-tls.json"))
@@ -62,11 +63,14 @@ def main():
 
     print(
         f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}, "
-        f"google-auth {metadata.version('google-auth')}, requests {metadata.version('requests')}"
+        f"google-auth {metadata.version('google-auth')}, requests {metadata.version('requests')}, "
+        f"cryptography {metadata.version('cryptography')}; "
+        f"load average at the end {os.getloadavg()[0]:.1f}"
     )
     print()
     print("| # | measurement | median | p95 | target |")
     print("|---|---|---|---|---|")
+    print(f"| 0 | start-up alone (`--version`), for scale | {start_up[0]:.2f} ms | {start_up[1]:.2f} ms | |")
     print(f"| 1 | cache hit, whole process | {hit[0]:.2f} ms | {hit[1]:.2f} ms | median < 2 ms |")
     print(
         f"| 2 | cache miss, loopback HTTP, whole process | {miss_http[0]:.2f} ms "

@@ -45,7 +45,7 @@ fn test_ca_is_not_trusted_by_default() {
 }
 
 #[test]
-fn unreadable_cert_file_warns_and_uses_built_in_roots() {
+fn unreadable_cert_file_warns() {
     let endpoint = TlsEndpoint::start();
     let env = TestEnv::new();
     let key = env.key_file("service-account.json", &endpoint.url("/token"));
