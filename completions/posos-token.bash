@@ -16,11 +16,20 @@ _posos__token() {
             ",$1")
                 cmd="posos__token"
                 ;;
+            posos__token,cache)
+                cmd="posos__token__subcmd__cache"
+                ;;
             posos__token,doctor)
                 cmd="posos__token__subcmd__doctor"
                 ;;
             posos__token,inspect)
                 cmd="posos__token__subcmd__inspect"
+                ;;
+            posos__token__subcmd__cache,clear)
+                cmd="posos__token__subcmd__cache__subcmd__clear"
+                ;;
+            posos__token__subcmd__cache,path)
+                cmd="posos__token__subcmd__cache__subcmd__path"
                 ;;
             *)
                 ;;
@@ -29,7 +38,7 @@ _posos__token() {
 
     case "${cmd}" in
         posos__token)
-            opts="-c -H -v -q -h -V --credentials --format --header --timeout --verbose --quiet --impersonate-service-account --delegates --self-signed --ca-file --audience --client-id --help --version inspect doctor"
+            opts="-c -H -v -q -h -V --credentials --format --header --timeout --verbose --quiet --impersonate-service-account --delegates --self-signed --ca-file --no-cache --refresh --min-valid --audience --client-id --help --version inspect doctor cache"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -60,6 +69,124 @@ _posos__token() {
                     return 0
                     ;;
                 --self-signed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-valid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audience)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        posos__token__subcmd__cache)
+            opts="-c -v -q -h --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help clear path"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audience)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        posos__token__subcmd__cache__subcmd__clear)
+            opts="-c -v -q -h --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audience)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        posos__token__subcmd__cache__subcmd__path)
+            opts="-c -v -q -h --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_posos_token_global_optspecs
-    string join \n c/credentials= format= H/header timeout= v/verbose q/quiet impersonate-service-account= delegates= self-signed= ca-file= client-id= h/help V/version
+    string join \n c/credentials= format= H/header timeout= v/verbose q/quiet impersonate-service-account= delegates= self-signed= ca-file= no-cache refresh min-valid= client-id= h/help V/version
 end
 
 function __fish_posos_token_needs_command
@@ -33,14 +33,18 @@ complete -c posos-token -n "__fish_posos_token_needs_command" -l impersonate-ser
 complete -c posos-token -n "__fish_posos_token_needs_command" -l delegates -d 'Service accounts of the delegation chain to the impersonated one, comma-separated' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -l self-signed -d 'Sign a token locally with the service-account key, with URL (the IAP-protected resource) as its audience, instead of asking Google; IAP accepts it when the service account is authorised on that resource' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
+complete -c posos-token -n "__fish_posos_token_needs_command" -l min-valid -d 'Use a cached token only while it has at least this many seconds of life left' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -s H -l header -d 'Print "Authorization: Bearer <token>" (short for --format header)'
 complete -c posos-token -n "__fish_posos_token_needs_command" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
 complete -c posos-token -n "__fish_posos_token_needs_command" -s q -l quiet -d 'Print no warnings, only errors'
+complete -c posos-token -n "__fish_posos_token_needs_command" -l no-cache -d 'Neither read nor write the token cache'
+complete -c posos-token -n "__fish_posos_token_needs_command" -l refresh -d 'Fetch a new token even when a cached one is valid, and cache it'
 complete -c posos-token -n "__fish_posos_token_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c posos-token -n "__fish_posos_token_needs_command" -s V -l version -d 'Print version'
 complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "inspect" -d 'Decode an identity token offline and print its header and claims (the signature is not verified)'
 complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "doctor" -d 'Check the setup step by step, ending with one real exchange at the token endpoint'
+complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "cache" -d 'Manage the token cache'
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l timeout -d 'Bound on the whole run, in seconds' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
@@ -57,3 +61,26 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l offli
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s q -l quiet -d 'Print no warnings, only errors'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s q -l quiet -d 'Print no warnings, only errors'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s h -l help -d 'Print help'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -f -a "clear" -d 'Remove every cached token'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -f -a "path" -d 'Print the cache directory'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Print no warnings, only errors'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print no warnings, only errors'
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'

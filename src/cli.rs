@@ -27,7 +27,8 @@ Environment:
   POSOS_IAM_CREDENTIALS_URL       base URL of the IAM Credentials API (default https://iamcredentials.googleapis.com)
   GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES  1: allow an external_account file to run its executable source
   SSL_CERT_FILE                   extra PEM bundle of trusted CA certificates
-  SSL_CERT_DIR                    extra directories of trusted CA certificates (PEM files)";
+  SSL_CERT_DIR                    extra directories of trusted CA certificates (PEM files)
+  POSOS_TOKEN_CACHE_DIR           token cache directory [default: $XDG_CACHE_HOME/posos-token]";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.
 ///
@@ -109,6 +110,24 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub ca_file: Option<std::path::PathBuf>,
 
+    /// Neither read nor write the token cache
+    #[arg(long, help_heading = "Cache")]
+    pub no_cache: bool,
+
+    /// Fetch a new token even when a cached one is valid, and cache it
+    #[arg(long, conflicts_with = "no_cache", help_heading = "Cache")]
+    pub refresh: bool,
+
+    /// Use a cached token only while it has at least this many seconds of life left
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "300",
+        value_parser = parse_min_valid,
+        help_heading = "Cache"
+    )]
+    pub min_valid: Duration,
+
     /// Without a subcommand, the token is printed.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -123,9 +142,30 @@ pub enum Command {
     /// Check the setup step by step, ending with one real exchange at the token endpoint
     #[command(after_help = crate::doctor::AFTER_HELP)]
     Doctor(crate::doctor::DoctorArgs),
+    /// Manage the token cache
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// The actions of `posos-token cache`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every cached token
+    Clear,
+    /// Print the cache directory
+    Path,
 }
 
 impl Cli {
+    /// Returns how this run uses the token cache.
+    pub fn cache_policy(&self) -> crate::cache::Policy {
+        crate::cache::Policy {
+            enabled: !self.no_cache,
+            refresh: self.refresh,
+            min_valid: self.min_valid,
+        }
+    }
+
     /// Returns the output format, taking `-H` into account.
     pub fn output_format(&self) -> Format {
         if self.header {
@@ -196,6 +236,17 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Accepts a whole number of seconds up to one day; Google's identity tokens last one hour.
+fn parse_min_valid(value: &str) -> Result<Duration, String> {
+    let seconds: u64 = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a whole number of seconds"))?;
+    if seconds > 86_400 {
+        return Err("--min-valid must be at most 86400 seconds".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +280,15 @@ mod tests {
         assert!(parse_resource_url("https://api.posos.example/v1").is_ok());
         assert!(parse_resource_url("api.posos.example").is_err());
         assert!(parse_resource_url("ftp://x/y").is_err());
+    }
+
+    #[test]
+    fn min_valid_accepts_whole_seconds() {
+        assert_eq!(parse_min_valid("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_min_valid("300"), Ok(Duration::from_secs(300)));
+        assert!(parse_min_valid("1.5").is_err());
+        assert!(parse_min_valid("-1").is_err());
+        assert!(parse_min_valid("86401").is_err());
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Error {
     /// Whether another attempt may succeed. Set for temporary failures, except those that
     /// a retry can't change (the budget ran out, an untrusted certificate).
     retryable: bool,
+    /// The OAuth `error` code of the server's response, such as `invalid_grant`, when there is one.
+    oauth_error: Option<String>,
 }
 
 /// The result type used throughout the crate.
@@ -29,6 +31,7 @@ impl Error {
             message: message.into(),
             hints: Vec::new(),
             retryable: class == ExitCode::Temporary,
+            oauth_error: None,
         }
     }
 
@@ -93,6 +96,17 @@ impl Error {
     pub fn append(mut self, text: impl fmt::Display) -> Self {
         self.message = format!("{}{text}", self.message);
         self
+    }
+
+    /// Records the OAuth `error` code of the server's response, for callers that act on it.
+    pub fn with_oauth_error(mut self, code: impl Into<String>) -> Self {
+        self.oauth_error = Some(code.into());
+        self
+    }
+
+    /// Returns the OAuth `error` code of the server's response, if any.
+    pub fn oauth_error(&self) -> Option<&str> {
+        self.oauth_error.as_deref()
     }
 
     /// Prefixes the message with context, as in "failed to read the key: …".

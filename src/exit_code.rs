@@ -8,7 +8,8 @@ use std::process;
 pub enum ExitCode {
     /// The requested output was printed.
     Success,
-    /// A subcommand's check failed (`doctor` found a failed step).
+    /// A subcommand failed: `doctor` found a failed step, or `cache clear` could not remove a
+    /// file.
     Failure,
     /// The command line is invalid. clap reports these itself with this status.
     Usage,
@@ -59,7 +60,7 @@ impl ExitCode {
     pub fn meaning(self) -> &'static str {
         match self {
             ExitCode::Success => "token printed",
-            ExitCode::Failure => "a `doctor` step failed",
+            ExitCode::Failure => "a `doctor` step failed, or `cache clear` failed to remove a file",
             ExitCode::Usage => "usage error",
             ExitCode::DataError => "`inspect` input is not a JWT",
             ExitCode::Output => "writing to standard output failed",

@@ -5,6 +5,7 @@
 //! at the token endpoint, print the token.
 
 pub mod assertion;
+pub mod cache;
 pub mod cli;
 pub mod clock_skew;
 pub mod credentials;
@@ -30,13 +31,19 @@ pub mod trust;
 
 use std::time::Instant;
 
-use cli::Cli;
+use cli::{CacheCommand, Cli, Command};
 use error::Result;
 use secret::Secret;
 use sources::Impersonation;
 
 /// Runs the command and returns the output to print on stdout.
 pub fn run(cli: &Cli) -> Result<Secret<String>> {
+    match &cli.command {
+        Some(Command::Cache(CacheCommand::Path)) => return cache::path_command(),
+        Some(Command::Cache(CacheCommand::Clear)) => return cache::clear_command(),
+        // `inspect` and `doctor` are dispatched by the binary before `run`.
+        _ => {}
+    }
     let deadline = Instant::now() + cli.timeout;
     if cli.self_signed.is_some() {
         sources::self_signed::reject_impersonation(cli.impersonate_service_account.as_deref())?;
@@ -58,6 +65,9 @@ pub fn run(cli: &Cli) -> Result<Secret<String>> {
             account: account.clone(),
             delegates: cli.delegates.clone(),
         });
-    let token = sources::identity_token(source, impersonation.as_ref(), &cli.client_id, deadline)?;
+    let cache_key = sources::cache_key(&source, impersonation.as_ref(), &cli.client_id);
+    let token = cache::obtain(cli.cache_policy(), &cache_key, deadline, || {
+        sources::identity_token(source, impersonation.as_ref(), &cli.client_id, deadline)
+    })?;
     Ok(output::render(&token, cli.output_format(), &cli.client_id))
 }

@@ -13,7 +13,9 @@ fn main() -> ExitCode {
     logger::init(cli.verbose, cli.quiet);
 
     let result = match &cli.command {
-        None => posos_token::run(&cli).and_then(|rendered| print(&rendered)),
+        None | Some(Command::Cache(_)) => {
+            posos_token::run(&cli).and_then(|rendered| print(&rendered))
+        }
         Some(Command::Inspect(args)) => inspect::run(args, Instant::now() + cli.timeout)
             .and_then(|text| print(&Secret::new(text))),
         Some(Command::Doctor(args)) => doctor::run(&cli, args, &mut io::stdout().lock()),

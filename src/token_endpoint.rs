@@ -262,7 +262,7 @@ fn error_answer(
     }
 
     let description = description.unwrap_or_default();
-    match code.as_deref() {
+    let error = match code.as_deref() {
         Some("invalid_grant") if description.contains("Invalid JWT Signature") => {
             Error::refused(message).hint(format!(
                 "Google does not accept the key of {}: it was probably deleted or rotated; ask Posos for a new key file",
@@ -288,6 +288,10 @@ fn error_answer(
         None if status == 401 || status == 403 => Error::refused(message),
         _ => Error::protocol(format!("{message} without Google's error JSON"))
             .hint("check token_uri in the key file; something other than Google's token endpoint answered"),
+    };
+    match code {
+        Some(code) => error.with_oauth_error(code),
+        None => error,
     }
 }
 
@@ -342,6 +346,7 @@ mod tests {
         assert_eq!(err.class(), crate::exit_code::ExitCode::Refused);
         assert!(err.message().contains("Invalid JWT Signature."));
         assert!(err.hints()[0].contains("abc123"));
+        assert_eq!(err.oauth_error(), Some("invalid_grant"));
     }
 
     #[test]

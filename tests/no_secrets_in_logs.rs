@@ -401,7 +401,7 @@ fn successful_runs_log_no_secrets() {
     for format in ["token", "header", "json"] {
         let outcome = run(env
             .command()
-            .args(["-vv", "--format", format, "-c"])
+            .args(["-vv", "--no-cache", "--format", format, "-c"])
             .arg(&key));
         outcome.expect_code(0);
         outcome.expect_stderr(&["> POST", "< HTTP 200", "< content-type:"]);
@@ -409,6 +409,15 @@ fn successful_runs_log_no_secrets() {
         let mut secrets = endpoint_secrets(&endpoint);
         secrets.push(token);
         check_stderr(format, &outcome.stderr, &runs, &secrets);
+    }
+
+    // A run that writes the cache, then one that reads it.
+    for scenario in ["cache write", "cache hit"] {
+        let outcome = run(env.command().args(["-vv", "-c"]).arg(&key));
+        outcome.expect_code(0);
+        let mut secrets = endpoint_secrets(&endpoint);
+        secrets.push(jwt_in(&outcome.stdout));
+        check_stderr(scenario, &outcome.stderr, &runs, &secrets);
     }
 
     let outcome = run(env.command().args(["-vv", "doctor", "-c"]).arg(&key));

@@ -132,14 +132,14 @@ impl CredentialSource {
     fn from_json(object: &mut Map<String, Value>, origin: &str) -> Result<Self> {
         // NOTE: AWS sources need requests signed with AWS Signature Version 4, which is not
         // implemented, so they are rejected with a hint instead.
-        if let Some(Value::String(environment)) = object.get("environment_id") {
-            if environment.to_ascii_lowercase().starts_with("aws") {
-                return Err(Error::config(format!(
+        if let Some(Value::String(environment)) = object.get("environment_id")
+            && environment.to_ascii_lowercase().starts_with("aws")
+        {
+            return Err(Error::config(format!(
                     "{origin} is an AWS source (environment_id {}), which posos-token does not support",
                     if environment.len() <= 10 { environment.as_str() } else { "aws…" }
                 ))
                 .hint("use an executable source that prints the AWS subject token, or a service-account key"));
-            }
         }
 
         let present = |name: &str| object.get(name).is_some_and(|v| !v.is_null());

@@ -133,7 +133,13 @@ pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
         Origin::Stdin => read_bounded(io::stdin(), origin, deadline)?,
         Origin::Flag(path) | Origin::EnvVar(path) | Origin::AdcFile(path) => {
             let file = open(path, origin)?;
-            read_bounded(file, origin, deadline)?
+            if file.metadata().is_ok_and(|m| m.is_file()) {
+                // A regular file ends, so it needs no helper thread to bound the wait; this
+                // keeps a thread start off the path of every run.
+                read_regular_file(file, origin)?
+            } else {
+                read_bounded(file, origin, deadline)?
+            }
         }
     };
     if bytes.expose().iter().all(u8::is_ascii_whitespace) {
@@ -189,6 +195,23 @@ fn too_large(origin: &Origin) -> Error {
         MAX_CREDENTIALS_BYTES / 1024
     ))
     .hint("a key file is about 2.4 KiB of JSON: check that the path names the right file")
+}
+
+/// Reads at most `MAX_CREDENTIALS_BYTES + 1` bytes of a regular file.
+fn read_regular_file(file: File, origin: &Origin) -> Result<Secret<Vec<u8>>> {
+    let mut buffer = Vec::new();
+    let result = file
+        .take(MAX_CREDENTIALS_BYTES + 1)
+        .read_to_end(&mut buffer);
+    // Wrapped before any return, so that a partial read is wiped too.
+    let bytes = Secret::new(buffer);
+    if let Err(err) = result {
+        return Err(Error::config(format!("{origin} can't be read: {err}")));
+    }
+    if bytes.expose().len() as u64 > MAX_CREDENTIALS_BYTES {
+        return Err(too_large(origin));
+    }
+    Ok(bytes)
 }
 
 /// Reads at most `MAX_CREDENTIALS_BYTES + 1` bytes on a helper thread, so that a source that

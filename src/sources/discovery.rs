@@ -92,13 +92,11 @@ pub fn discover(
 
     let detection_off = env(NO_GCE_CHECK_ENV)
         .is_some_and(|value| value.to_string_lossy().trim().eq_ignore_ascii_case("true"));
-    if !detection_off {
-        if let Some(reason) = detect_google_cloud(env, dmi_product_name) {
-            return Ok(Found::MetadataServer(MetadataServer {
-                host: metadata::DEFAULT_HOST.to_string(),
-                reason,
-            }));
-        }
+    if !detection_off && let Some(reason) = detect_google_cloud(env, dmi_product_name) {
+        return Ok(Found::MetadataServer(MetadataServer {
+            host: metadata::DEFAULT_HOST.to_string(),
+            reason,
+        }));
     }
 
     Err(nothing_found(

@@ -14,6 +14,7 @@ pub mod self_signed;
 pub mod sts;
 pub mod subject_token;
 
+use crate::cache::{CacheKey, private_key_digest};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
@@ -224,6 +225,53 @@ pub(crate) fn type_name(credentials: &Credentials) -> &'static str {
         Credentials::ImpersonatedServiceAccount(_) => "impersonated_service_account",
         Credentials::ExternalAccount(_) => "external_account",
     }
+}
+
+/// Returns the cache key of an identity token from `source` for `audience`.
+///
+/// A service-account key used directly is keyed as the token cache documents: `client_email`,
+/// `private_key_id`, a digest of the key material, the audience and `token_uri`. Every other
+/// source is keyed on its [`cache_identity`], plus the key-material digest when a
+/// service-account key signs somewhere in the chain, so that a rotated key never gets the old
+/// key's token.
+pub fn cache_key(
+    source: &Source,
+    impersonation: Option<&Impersonation>,
+    audience: &str,
+) -> CacheKey {
+    let signing_key = match source {
+        Source::File {
+            credentials: Credentials::ServiceAccount(key),
+            ..
+        } => Some(key),
+        Source::File {
+            credentials: Credentials::ImpersonatedServiceAccount(file),
+            ..
+        } => match file.source.as_ref() {
+            Credentials::ServiceAccount(key) => Some(key),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let (
+        Some(key),
+        None,
+        Source::File {
+            credentials: Credentials::ServiceAccount(_),
+            ..
+        },
+    ) = (signing_key, impersonation, source)
+    {
+        return CacheKey::for_service_account(key, audience);
+    }
+
+    let identity = cache_identity(source, impersonation, audience, None);
+    let mut cache_key = CacheKey::new("source").part("identity", &identity.to_key_text());
+    if let Some(key) = signing_key {
+        cache_key =
+            cache_key.secret_part("private_key_sha256", &private_key_digest(&key.private_key));
+    }
+    cache_key
 }
 
 /// The parts that identify where an identity token comes from: two runs with equal parts get

@@ -246,10 +246,10 @@ fn executable(
     let source_label = format!("the output of the executable {program}");
     if !status.success() {
         // A failure response on stdout explains more than the status; prefer it.
-        if let Err(err) = parse_executable_response(&output, &source_label, false) {
-            if err.class() == crate::exit_code::ExitCode::Refused {
-                return Err(err);
-            }
+        if let Err(err) = parse_executable_response(&output, &source_label, false)
+            && err.class() == crate::exit_code::ExitCode::Refused
+        {
+            return Err(err);
         }
         return Err(
             Error::config(format!("the executable {program} failed: {status}"))

@@ -70,13 +70,13 @@ fn tunnel(
         if header.trim_end().is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("proxy-authorization") {
-                authorizations
-                    .lock()
-                    .unwrap()
-                    .push(value.trim().to_string());
-            }
+        if let Some((name, value)) = header.split_once(':')
+            && name.trim().eq_ignore_ascii_case("proxy-authorization")
+        {
+            authorizations
+                .lock()
+                .unwrap()
+                .push(value.trim().to_string());
         }
     }
     let mut parts = request_line.split_whitespace();
