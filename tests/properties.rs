@@ -136,6 +136,79 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cache_entry_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = posos_token::cache::entry::decode(&bytes);
+    }
+
+    #[test]
+    fn cache_entry_arbitrary_json(json in json_value(), version in prop::option::of(any::<i64>())) {
+        let mut value = json;
+        if let (Some(object), Some(version)) = (value.as_object_mut(), version) {
+            object.insert("version".into(), version.into());
+        }
+        let _ = posos_token::cache::entry::decode(value.to_string().as_bytes());
+    }
+
+    #[test]
+    fn cache_entry_mutated(mutations in prop::collection::vec(mutation(), 1..6)) {
+        let bytes = apply(valid_entry().into_bytes(), &mutations);
+        let _ = posos_token::cache::entry::decode(&bytes);
+    }
+
+    #[test]
+    fn retry_after_arbitrary_text(text in ".{0,80}", now in 0u64..=4_102_444_800) {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
+        let _ = posos_token::retry::parse_retry_after(&text, now);
+    }
+
+    #[test]
+    fn retry_after_numbers(seconds in any::<u64>()) {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_400_000);
+        let _ = posos_token::retry::parse_retry_after(&seconds.to_string(), now);
+    }
+
+    #[test]
+    fn date_header_arbitrary_text(text in ".{0,80}", now in 0u64..=4_102_444_800) {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
+        if let Some(offset) = posos_token::clock_skew::endpoint_offset(Some(&text), now) {
+            let _ = posos_token::clock_skew::describe(offset);
+        }
+    }
+
+    #[test]
+    fn date_header_valid_dates(seconds in 0u64..=253_402_300_799, now in 0u64..=4_102_444_800) {
+        let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds));
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
+        let offset = posos_token::clock_skew::endpoint_offset(Some(&date), now);
+        prop_assert!(offset.is_some());
+        let _ = posos_token::clock_skew::describe(offset.unwrap_or_default());
+    }
+}
+
+/// A cache entry as the tool writes it, for a token that expires in the year 2100.
+fn valid_entry() -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let token = format!(
+        "{}.{}.c2ln",
+        engine.encode(r#"{"alg":"RS256"}"#),
+        engine.encode(r#"{"exp":4102444800,"aud":"a","email":"e@x"}"#)
+    );
+    serde_json::json!({
+        "version": 1,
+        "kind": "service_account",
+        "identity": {"client_email": "e@x"},
+        "fetched_at": 4102441200i64,
+        "expires_at": 4102444800i64,
+        "id_token": token,
+    })
+    .to_string()
+}
+
 /// JSON values of any shape, with keys that the parsers look for.
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value;

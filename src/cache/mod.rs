@@ -6,7 +6,7 @@
 //! or a damaged entry gives one warning (hidden by `-q`) and the run fetches as if there were
 //! no cache.
 
-mod entry;
+pub mod entry;
 mod fs;
 mod key;
 mod location;
