@@ -81,6 +81,12 @@ pub(crate) fn optional_string(
             Err(Error::config(format!("{origin} has an empty `{field}`"))
                 .hint("use the key file exactly as Posos gave it"))
         }
+        // No field but the PEM has a reason for control characters, and printing one in a
+        // message or log could rewrite the terminal.
+        Some(Value::String(text)) if text.chars().any(char::is_control) => Err(Error::config(
+            format!("{origin} has a `{field}` that contains control characters"),
+        )
+        .hint("use the key file exactly as Posos gave it")),
         Some(Value::String(text)) => Ok(Some(text.clone())),
         Some(other) => Err(Error::config(format!(
             "{origin} has a `{field}` that is a {}, not a string",

@@ -130,15 +130,18 @@ fn check_path_text(path: &OsStr, named_by: &str) -> Result<()> {
 /// Reads the credentials, at most `MAX_CREDENTIALS_BYTES` of them, and gives up at `deadline`.
 pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
     let bytes = match origin {
-        Origin::Stdin => read_bounded(io::stdin(), origin, deadline)?,
+        Origin::Stdin => read_bounded(|| Ok(io::stdin()), origin, deadline)?,
         Origin::Flag(path) | Origin::EnvVar(path) | Origin::AdcFile(path) => {
-            let file = open(path, origin)?;
-            if file.metadata().is_ok_and(|m| m.is_file()) {
+            if check_metadata(path, origin)? {
                 // A regular file ends, so it needs no helper thread to bound the wait; this
                 // keeps a thread start off the path of every run.
+                let file = File::open(path).map_err(|err| open_error(err, path, origin))?;
                 read_regular_file(file, origin)?
             } else {
-                read_bounded(file, origin, deadline)?
+                // Opening a FIFO blocks until a writer appears, so the open itself must
+                // happen on the helper thread, under the deadline.
+                let owned = path.clone();
+                read_bounded(move || File::open(owned), origin, deadline)?
             }
         }
     };
@@ -149,8 +152,9 @@ pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
     Ok(bytes)
 }
 
-/// Opens a key file, turning each way it can fail into a message with the fix.
-fn open(path: &Path, origin: &Origin) -> Result<File> {
+/// Checks a key file's metadata before it is opened, turning each way it can fail into a
+/// message with the fix. Returns whether it is a regular file.
+fn check_metadata(path: &Path, origin: &Origin) -> Result<bool> {
     let metadata = match path.metadata() {
         Ok(metadata) => metadata,
         Err(err) => return Err(open_error(err, path, origin)),
@@ -165,7 +169,7 @@ fn open(path: &Path, origin: &Origin) -> Result<File> {
         return Err(too_large(origin));
     }
     warn_if_readable_by_others(&metadata, path);
-    File::open(path).map_err(|err| open_error(err, path, origin))
+    Ok(metadata.is_file())
 }
 
 fn open_error(err: io::Error, path: &Path, origin: &Origin) -> Error {
@@ -216,18 +220,20 @@ fn read_regular_file(file: File, origin: &Origin) -> Result<Secret<Vec<u8>>> {
 
 /// Reads at most `MAX_CREDENTIALS_BYTES + 1` bytes on a helper thread, so that a source that
 /// never ends (a FIFO with no writer, a terminal) is bounded by the deadline.
-fn read_bounded<R: Read + Send + 'static>(
-    reader: R,
+fn read_bounded<R: Read + 'static>(
+    open: impl FnOnce() -> io::Result<R> + Send + 'static,
     origin: &Origin,
     deadline: Instant,
 ) -> Result<Secret<Vec<u8>>> {
     let (sender, receiver) = mpsc::channel();
     thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let result = reader
-            .take(MAX_CREDENTIALS_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map(|_| Secret::new(bytes));
+        let result = open().and_then(|reader| {
+            let mut bytes = Vec::new();
+            reader
+                .take(MAX_CREDENTIALS_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map(|_| Secret::new(bytes))
+        });
         // The receiver is gone when the deadline passed first; nothing is left to tell.
         let _ = sender.send(result);
     });
