@@ -771,3 +771,53 @@ fn cache_clear_rejects_symlinked_directory() {
         .expect_stderr(&["is a symbolic link", "hint:"]);
     assert!(victim.exists());
 }
+
+#[test]
+fn fifty_parallel_runs_half_refreshing_succeed() {
+    let endpoint = slow_endpoint(Duration::from_millis(20));
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let children: Vec<_> = (0..50)
+        .map(|i| {
+            let mut command = std_command(&env);
+            command.arg("--credentials").arg(&key);
+            if i % 2 == 0 {
+                command.arg("--refresh");
+            }
+            command
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+
+    for output in &outputs {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "stderr: {stderr}");
+        assert_eq!(stderr, "", "no cache warning");
+        assert!(is_token_for(
+            &String::from_utf8_lossy(&output.stdout),
+            CLIENT_ID
+        ));
+    }
+    // A --refresh run that waits on another run's fetch takes that fresh token, so the
+    // requests number between 1 and the 25 refreshing runs plus one.
+    let hits = endpoint.hits();
+    assert!((1..=26).contains(&hits), "{hits} requests");
+    // The cache is left as one readable entry that a later run uses.
+    let after = run_with(&env, &key, &[]);
+    after.expect_code(0);
+    assert_eq!(
+        endpoint.hits(),
+        hits,
+        "the entry left behind was not usable"
+    );
+    let entry = std::fs::read(only_entry(&env)).unwrap();
+    assert!(posos_token::cache::entry::decode(&entry).is_ok());
+}
