@@ -452,3 +452,38 @@ fn closed_stdout_keeps_exit_status() {
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn cache_step_reports_directory_and_entry() {
+    let endpoint = google_endpoint();
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let before = doctor(&env, &key);
+    run(env.command().arg("-c").arg(&key)).expect_code(0);
+    let after = doctor(&env, &key);
+    let disabled = run(env.command().args(["--no-cache", "doctor", "-c"]).arg(&key));
+
+    assert_step(&before, "cache", "ok", &["does not exist yet"]);
+    assert_step(
+        &after,
+        "cache",
+        "ok",
+        &["holds a token for this key", "valid for"],
+    );
+    assert_step(&disabled, "cache", "ok", &["--no-cache"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_cache_directory_is_a_warning() {
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", "http://127.0.0.1:9/token");
+    std::fs::create_dir(env.path("real-cache")).unwrap();
+    std::os::unix::fs::symlink(env.path("real-cache"), env.path("cache")).unwrap();
+
+    let outcome = run(env.command().args(["doctor", "--offline", "-c"]).arg(&key));
+
+    outcome.expect_code(0);
+    assert_step(&outcome, "cache", "warning", &["symbolic link"]);
+}

@@ -12,6 +12,7 @@ mod key;
 mod location;
 mod lock;
 
+pub use fs::{check_dir, read_file};
 pub use key::{CacheKey, private_key_digest};
 pub use location::{CACHE_DIR_ENV, cache_dir};
 

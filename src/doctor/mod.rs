@@ -146,6 +146,10 @@ pub const STEPS: &[Step] = &[
         run: steps::proxy,
     },
     Step {
+        name: "cache",
+        run: steps::cache,
+    },
+    Step {
         name: "exchange",
         run: steps::exchange,
     },

@@ -348,6 +348,62 @@ fn describe_proxy(route: &Route) -> crate::error::Result<String> {
     ))
 }
 
+/// Reports the token cache directory and whether it holds a token for this key and audience.
+/// Like a normal run, it never fails on the cache: a cache that can't be used is a warning.
+pub fn cache(context: &mut Context<'_>) -> Check {
+    if context.cli.no_cache {
+        return Check::ok("--no-cache: the token cache is neither read nor written");
+    }
+    let Some(dir) = crate::cache::cache_dir() else {
+        return Check::warning(format!(
+            "no cache directory: neither {} nor HOME is set, so every run fetches a token",
+            crate::cache::CACHE_DIR_ENV
+        ))
+        .hint(format!(
+            "set {} to a directory of yours",
+            crate::cache::CACHE_DIR_ENV
+        ));
+    };
+    if !dir.exists() {
+        return Check::ok(format!(
+            "{} does not exist yet; the first run creates it, readable only by you",
+            dir.display()
+        ));
+    }
+    if let Err(problem) = crate::cache::check_dir(&dir) {
+        return Check::warning(format!("not using the token cache: {problem}"))
+            .hint("runs still work, but fetch a token every time");
+    }
+
+    let Some(key) = &context.key else {
+        return Check::ok(format!("{} is usable", dir.display()));
+    };
+    let cache_key = crate::cache::CacheKey::for_service_account(key, &context.cli.client_id);
+    let entry_path = dir.join(format!("{}.json", cache_key.file_stem()));
+    let cached = crate::cache::read_file(&entry_path)
+        .ok()
+        .flatten()
+        .and_then(|bytes| crate::cache::entry::decode(&bytes).ok());
+    match cached {
+        Some(entry) => {
+            let left = entry.token.claims().exp - unix_now();
+            Check::ok(format!(
+                "{} holds a token for this key and audience ({})",
+                dir.display(),
+                if left > 0 {
+                    format!("valid for {} more", duration(left))
+                } else {
+                    "expired; the next run replaces it".to_string()
+                }
+            ))
+        }
+        None => Check::ok(format!(
+            "{} is usable; it holds no token for this key and audience yet",
+            dir.display()
+        )),
+    }
+}
+
 /// Makes one real exchange at the token endpoint, as a normal run does, and reports its status.
 pub fn exchange(context: &mut Context<'_>) -> Check {
     if context.args.offline {
