@@ -215,7 +215,7 @@ fn parse_resource_url(value: &str) -> Result<String, String> {
 /// Accepts a client ID without whitespace or control characters, which would never match.
 fn parse_client_id(value: &str) -> Result<String, String> {
     if value.is_empty() {
-        return Err("the client ID is empty".into());
+        return Err("the client ID is empty (check --client-id and POSOS_CLIENT_ID)".into());
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(
@@ -241,8 +241,12 @@ fn parse_min_valid(value: &str) -> Result<Duration, String> {
     let seconds: u64 = value
         .parse()
         .map_err(|_| format!("{value:?} is not a whole number of seconds"))?;
-    if seconds > 86_400 {
-        return Err("--min-valid must be at most 86400 seconds".into());
+    // Google's identity tokens live one hour, so a cached token never has that much left.
+    if seconds >= 3600 {
+        return Err(
+            "an identity token lives 3600 seconds, so --min-valid must be less; use --refresh to fetch a new token every time"
+                .into(),
+        );
     }
     Ok(Duration::from_secs(seconds))
 }
@@ -288,7 +292,8 @@ mod tests {
         assert_eq!(parse_min_valid("300"), Ok(Duration::from_secs(300)));
         assert!(parse_min_valid("1.5").is_err());
         assert!(parse_min_valid("-1").is_err());
-        assert!(parse_min_valid("86401").is_err());
+        assert!(parse_min_valid("3599").is_ok());
+        assert!(parse_min_valid("3600").is_err());
     }
 
     #[test]

@@ -28,6 +28,59 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Client {
     pub agent: Agent,
     pub progress: Arc<Progress>,
+    /// The proxy that requests go through, when there is one.
+    pub proxy: Option<ProxyInUse>,
+}
+
+/// The proxy of a client: the variable it came from, its URL without credentials, and
+/// whether that URL carries a user name.
+#[derive(Clone, Debug)]
+pub struct ProxyInUse {
+    pub variable: &'static str,
+    pub url: String,
+    pub has_credentials: bool,
+}
+
+impl Client {
+    /// Turns a transport error into a message naming `url` and the failed phase, or the proxy
+    /// when the failure was reaching the proxy itself.
+    pub fn error(&self, err: ureq::Error, url: &str) -> Error {
+        let phase = self.progress.get();
+        let Some(proxy) = &self.proxy else {
+            return transport_error_in(err, url, Some(phase));
+        };
+        match err {
+            ureq::Error::ConnectProxyFailed(reason) => proxy_error(&reason, url, Some(proxy)),
+            ureq::Error::Io(io_err) if phase == Phase::Connect => {
+                let reason = match io_err.kind() {
+                    io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+                    io::ErrorKind::ConnectionReset => "connection reset".to_string(),
+                    _ => io_err.to_string(),
+                };
+                Error::temporary(format!(
+                    "failed to connect to the proxy {} (from {}): {reason}",
+                    proxy.url, proxy.variable
+                ))
+                .hint(format!(
+                    "check that the proxy is running and that {} names it, or unset {} to connect directly",
+                    proxy.variable, proxy.variable
+                ))
+            }
+            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound
+                if phase == Phase::Connect =>
+            {
+                Error::temporary(format!(
+                    "failed to connect to the proxy {} (from {})",
+                    proxy.url, proxy.variable
+                ))
+                .hint(format!(
+                    "check that the proxy is running and that {} names it, or unset {} to connect directly",
+                    proxy.variable, proxy.variable
+                ))
+            }
+            other => transport_error_in(other, url, Some(phase)),
+        }
+    }
 }
 
 /// Builds a client for `url` whose requests end by `deadline`: the proxy comes from the
@@ -47,6 +100,14 @@ pub fn client(url: &str, deadline: Instant) -> Result<Client> {
     static LOG_ROUTE: Once = Once::new();
     LOG_ROUTE.call_once(|| proxy::log_route(&route, host));
     let ureq_proxy = proxy::to_ureq(&route)?;
+    let proxy_in_use = match (&route, &ureq_proxy) {
+        (proxy::Route::Proxy { variable, url }, Some(parsed)) => Some(ProxyInUse {
+            variable,
+            url: proxy::redact(url),
+            has_credentials: parsed.username().is_some(),
+        }),
+        _ => None,
+    };
 
     let proxy_is_https = ureq_proxy
         .as_ref()
@@ -77,7 +138,11 @@ pub fn client(url: &str, deadline: Instant) -> Result<Client> {
             .chain(TcpConnector::default())
             .chain(TlsConnector::new(roots, progress.clone()));
     let agent = Agent::with_parts(config, connector, DefaultResolver::default());
-    Ok(Client { agent, progress })
+    Ok(Client {
+        agent,
+        progress,
+        proxy: proxy_in_use,
+    })
 }
 
 /// Turns a transport error into a message naming `url` and what failed.
@@ -116,7 +181,7 @@ pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> 
             Error::temporary(format!("the TLS handshake with {url} failed: {reason}"))
                 .hint("a proxy or firewall may be interfering with TLS")
         }
-        ureq::Error::ConnectProxyFailed(reason) => proxy_error(&reason, url),
+        ureq::Error::ConnectProxyFailed(reason) => proxy_error(&reason, url, None),
         ureq::Error::HostNotFound => {
             Error::temporary(format!("failed to resolve the host of {url}"))
                 .hint("check DNS and the network connection")
@@ -157,9 +222,9 @@ fn certificate_error(failure: &CertificateFailure, url: &str) -> Error {
 }
 
 /// Explains a proxy's refusal to open a tunnel. ureq 3 reports a refusal as "proxy server
-/// responded STATUS/…". A 4xx refusal (407 for missing credentials, 403 for a blocked host)
-/// would come back the same on a retry.
-fn proxy_error(reason: &str, url: &str) -> Error {
+/// responded STATUS/…". A 4xx refusal (407 for missing or wrong credentials, 403 for a blocked
+/// host) would come back the same on a retry; 407 is a proxy setting to fix, so it is exit 78.
+fn proxy_error(reason: &str, url: &str, proxy: Option<&ProxyInUse>) -> Error {
     let reason: String = reason
         .chars()
         .filter(|c| !c.is_control())
@@ -169,17 +234,35 @@ fn proxy_error(reason: &str, url: &str) -> Error {
         .strip_prefix("proxy server responded ")
         .and_then(|rest| rest.get(..3))
         .and_then(|code| code.parse::<u16>().ok());
-    let err = Error::temporary(format!(
-        "the proxy failed to open a tunnel to {url}: {reason}"
-    ));
+    let named = proxy.map_or_else(
+        || "the proxy".to_string(),
+        |p| format!("the proxy {} (from {})", p.url, p.variable),
+    );
+    let variable = proxy.map_or("HTTPS_PROXY", |p| p.variable);
     match status {
-        Some(407) => err
-            .hint("the proxy requires authentication: put the user name and password in the proxy URL, as in http://user:password@proxy.example.com:3128")
-            .not_retryable(),
-        Some(400..=499) => err
-            .hint("the proxy rejected the connection: ask its administrator to allow the token endpoint's host, or add the host to NO_PROXY")
-            .not_retryable(),
-        _ => err.hint("check HTTPS_PROXY and ALL_PROXY, or add the host to NO_PROXY"),
+        Some(407) if proxy.is_some_and(|p| p.has_credentials) => Error::config(format!(
+            "{named} rejected the user name and password in {variable} (HTTP 407)"
+        ))
+        .hint(format!("check the user name and password in {variable}")),
+        Some(407) => Error::config(format!(
+            "{named} requires authentication (HTTP 407)"
+        ))
+        .hint(format!(
+            "put the user name and password in {variable}, as in http://user:password@proxy.example.com:3128"
+        )),
+        Some(status @ 400..=499) => Error::temporary(format!(
+            "{named} refused to open a tunnel to {url} (HTTP {status})"
+        ))
+        .hint("ask the proxy's administrator to allow the token endpoint's host, or add the host to NO_PROXY")
+        .not_retryable(),
+        Some(status) => Error::temporary(format!(
+            "{named} failed to open a tunnel to {url} (HTTP {status})"
+        ))
+        .hint(format!("check {variable}, or add the host to NO_PROXY")),
+        None => Error::temporary(format!(
+            "{named} failed to open a tunnel to {url}: {reason}"
+        ))
+        .hint(format!("check {variable}, or add the host to NO_PROXY")),
     }
 }
 

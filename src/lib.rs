@@ -36,6 +36,9 @@ use error::Result;
 use secret::Secret;
 use sources::Impersonation;
 
+/// The domain of every OAuth client ID, and so of every IAP audience.
+const OAUTH_CLIENT_ID_SUFFIX: &str = ".apps.googleusercontent.com";
+
 /// Runs the command and returns the output to print on stdout.
 pub fn run(cli: &Cli) -> Result<Secret<String>> {
     match &cli.command {
@@ -56,6 +59,13 @@ pub fn run(cli: &Cli) -> Result<Secret<String>> {
     if let Some(url) = &cli.self_signed {
         let token = sources::self_signed::sign(source, url, fetch::unix_now())?;
         return Ok(output::render(&token, cli.output_format(), url));
+    }
+
+    if !cli.client_id.ends_with(OAUTH_CLIENT_ID_SUFFIX) {
+        log::warn!(
+            "the client ID {} does not end in {OAUTH_CLIENT_ID_SUFFIX}, so it is probably not an IAP OAuth client ID, and IAP rejects tokens for another audience",
+            cli.client_id
+        );
     }
 
     let impersonation = cli

@@ -31,7 +31,9 @@ impl KeyIdentity {
 }
 
 /// A token endpoint's answer, reduced to what decides the outcome.
-#[derive(Debug)]
+///
+/// The body may contain an identity token, so `Debug` shows only its length and the body is
+/// zeroed when the answer is dropped.
 pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
@@ -39,6 +41,28 @@ pub struct Answer {
     pub date: Option<String>,
     pub retry_after: Option<String>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("location", &self.location)
+            .field("date", &self.date)
+            .field("retry_after", &self.retry_after)
+            .field(
+                "body",
+                &format_args!("[{} bytes redacted]", self.body.len()),
+            )
+            .finish()
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.body);
+    }
 }
 
 /// POSTs `assertion` to `token_uri` and returns the answer, whatever its status.
@@ -66,7 +90,7 @@ pub fn post_assertion(
         .agent
         .post(token_uri)
         .send_form(form)
-        .map_err(|err| http::transport_error_in(err, token_uri, phase()))?;
+        .map_err(|err| client.error(err, token_uri))?;
 
     let header_text = |name: header::HeaderName| {
         response

@@ -171,11 +171,25 @@ fn min_valid_above_remaining_life_fetches() {
     let key = env.key_file("service-account.json", &endpoint.url("/token"));
     run_with(&env, &key, &[]).expect_code(0);
 
-    // The endpoint's tokens live 3600 s.
-    run_with(&env, &key, &["--min-valid", "3000"]).expect_code(0);
+    // Rewrite the entry with a token that has 1000 s of life left.
+    let entry = only_entry(&env);
+    let mut value: serde_json::Value = serde_json::from_slice(&fs::read(&entry).unwrap()).unwrap();
+    let exp = unix_now() + 1000;
+    value["id_token"] = serde_json::json!(make_id_token(CLIENT_ID, CLIENT_EMAIL, exp - 3600));
+    value["expires_at"] = serde_json::json!(exp);
+    fs::write(&entry, value.to_string()).unwrap();
+
+    run_with(&env, &key, &["--min-valid", "900"]).expect_code(0);
     assert_eq!(endpoint.hits(), 1);
-    run_with(&env, &key, &["--min-valid", "3700"]).expect_code(0);
+    run_with(&env, &key, &["--min-valid", "1100"]).expect_code(0);
     assert_eq!(endpoint.hits(), 2);
+}
+
+#[test]
+fn min_valid_of_an_hour_is_rejected() {
+    let env = TestEnv::new();
+    let outcome = run(env.command().args(["--min-valid", "3600"]));
+    outcome.expect_code(2).expect_stderr(&["--refresh"]);
 }
 
 #[test]
@@ -215,7 +229,7 @@ fn invalid_grant_drops_cached_token() {
         "invalid_grant",
         "Invalid JWT Signature.",
     )]);
-    run_with(&env, &key, &["--min-valid", "3700"]).expect_code(77);
+    run_with(&env, &key, &["--refresh"]).expect_code(77);
     assert!(!entry.exists(), "the refused key's token is still cached");
 
     run_with(&env, &key, &[]).expect_code(0);

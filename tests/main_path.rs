@@ -293,3 +293,27 @@ fn usage_error_exits_2() {
     run(env.command().args(["--timeout", "0"])).expect_code(2);
     run(env.command().args(["--client-id", "has space"])).expect_code(2);
 }
+
+#[test]
+fn unusual_client_id_warns_unless_quiet() {
+    let endpoint = google_endpoint();
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let loud = run(env
+        .command()
+        .arg("-c")
+        .arg(&key)
+        .args(["--client-id", "12345"]));
+    let quiet = run(env
+        .command()
+        .arg("-c")
+        .arg(&key)
+        .args(["--client-id", "12345", "-q"]));
+
+    loud.expect_code(0)
+        .expect_stderr(&["warning:", "12345", ".apps.googleusercontent.com"]);
+    assert_eq!(jwt_claims(&loud.stdout)["aud"], "12345");
+    quiet.expect_code(0);
+    assert_eq!(quiet.stderr, "");
+}

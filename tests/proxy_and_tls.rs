@@ -310,12 +310,53 @@ fn proxy_requiring_authentication_is_not_retried() {
 
     let outcome = run(setup.command().env("HTTPS_PROXY", proxy.url("")));
 
+    // Missing proxy credentials are a setting to fix, not a passing fault.
+    outcome
+        .expect_code(78)
+        .expect_clean_failure()
+        .expect_stderr(&["proxy", "HTTPS_PROXY", "407", "user name and password"]);
+    assert_eq!(proxy.hits(), 1);
+    assert_eq!(proxy.requests()[0].method, "CONNECT");
+    assert_eq!(setup.endpoint.connections(), 0);
+}
+
+#[test]
+fn proxy_rejecting_credentials_names_variable() {
+    let setup = setup();
+    let proxy = TestServer::start(|_| Reply::text(407, "text/plain", ""));
+    let url = proxy.url("").replace("http://", "http://bob:hunter2@");
+
+    let outcome = run(setup.command().env("HTTPS_PROXY", &url));
+
+    outcome
+        .expect_code(78)
+        .expect_clean_failure()
+        .expect_stderr(&["rejected the user name and password in HTTPS_PROXY"]);
+    assert!(!outcome.stderr.contains("hunter2"));
+    assert!(!outcome.stderr.contains("407/407"));
+    assert_eq!(proxy.hits(), 1);
+}
+
+#[test]
+fn refused_proxy_is_named() {
+    let setup = setup();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+
+    let outcome = run(setup
+        .command()
+        .args(["--timeout", "3"])
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{port}")));
+
     outcome
         .expect_code(75)
         .expect_clean_failure()
-        .expect_stderr(&["proxy", "407", "user name and password"]);
-    assert_eq!(proxy.hits(), 1);
-    assert_eq!(proxy.requests()[0].method, "CONNECT");
+        .expect_stderr(&[
+            "failed to connect to the proxy",
+            "from HTTPS_PROXY",
+            "connection refused",
+        ]);
     assert_eq!(setup.endpoint.connections(), 0);
 }
 

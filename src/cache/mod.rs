@@ -255,7 +255,7 @@ pub fn clear_command() -> Result<Secret<String>> {
             format!("can't clear the token cache: {problem}"),
         )
         .hint(format!(
-            "remove it yourself, or set {CACHE_DIR_ENV} to another directory"
+            "set {CACHE_DIR_ENV} to a directory of yours that holds only the token cache, or unset it to use the default"
         ))
     })?;
 

@@ -308,7 +308,15 @@ pub fn proxy(context: &mut Context<'_>) -> Check {
     let lookup = |name: &str| std::env::var(name).ok();
 
     match proxy::choose(scheme, host, lookup) {
-        Route::Direct => Check::ok("no proxy variable is set: connections go direct"),
+        Route::Direct => match proxy::choose("https", host, lookup) {
+            // The proxy variables apply to https only, as in curl.
+            Route::Proxy { variable, .. } if !scheme.eq_ignore_ascii_case("https") => {
+                Check::ok(format!(
+                    "{variable} is set, but it applies to https only and token_uri uses {scheme}, so connections go direct"
+                ))
+            }
+            _ => Check::ok("no proxy variable is set: connections go direct"),
+        },
         route @ Route::Proxy { .. } => match describe_proxy(&route) {
             Ok(summary) => Check::ok(summary),
             Err(err) => Check::from_error(&err),
