@@ -30,6 +30,8 @@ pub enum KeyError {
     Truncated { label: String },
     /// The body between the lines is not valid base64.
     BadBase64 { label: String },
+    /// The PEM has the two characters `\n` where line breaks belong: it was escaped twice.
+    EscapedNewlines,
     /// The bytes are not a valid key structure, or its numbers are inconsistent.
     Damaged { label: String },
     /// A password-protected key.
@@ -56,6 +58,9 @@ impl std::fmt::Display for KeyError {
                     "is damaged: the body of the {label} PEM block is not valid base64"
                 )
             }
+            KeyError::EscapedNewlines => f.write_str(
+                "contains the two characters \\n where line breaks belong, so it was escaped twice",
+            ),
             KeyError::Damaged { label } => write!(
                 f,
                 "is damaged: the {label} PEM block does not decode to a valid RSA private key"
@@ -73,6 +78,9 @@ impl std::fmt::Display for KeyError {
 
 /// Decodes a PEM private key (PKCS#8 or PKCS#1, CRLF line endings allowed).
 pub fn decode(pem: &str) -> Result<PrivateKey, KeyError> {
+    if pem.contains("-----\\n") {
+        return Err(KeyError::EscapedNewlines);
+    }
     let block = pem_block(pem)?;
     let der = Zeroizing::new(STANDARD.decode(block.body.as_bytes()).map_err(|_| {
         KeyError::BadBase64 {
@@ -229,6 +237,12 @@ mod tests {
     fn decode_accepts_swapped_labels() {
         let pem = pem_of(PKCS1_KEY_FILE).replace("RSA PRIVATE KEY", "PRIVATE KEY");
         assert!(decode(&pem).is_ok());
+    }
+
+    #[test]
+    fn decode_names_doubly_escaped_newlines() {
+        let pem = pem_of(KEY_FILE).replace('\n', "\\n");
+        assert_eq!(decode(&pem), Err(KeyError::EscapedNewlines));
     }
 
     #[test]

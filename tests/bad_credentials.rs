@@ -336,3 +336,23 @@ fn group_readable_key_warns_unless_quiet() {
     quiet.expect_code(0);
     assert_eq!(quiet.stderr, "");
 }
+
+#[test]
+fn doubly_escaped_pem_is_explained() {
+    let mut key = key_json();
+    let pem = key["private_key"].as_str().unwrap().replace('\n', "\\n");
+    key["private_key"] = json!(pem);
+    let outcome = run_with_key(&key.to_string());
+    outcome.expect_stderr(&["escaped twice"]);
+    assert_no_key_material(&outcome);
+}
+
+#[test]
+fn unexpanded_tilde_is_explained() {
+    let env = TestEnv::new();
+    let outcome = run(env
+        .command()
+        .env("GOOGLE_APPLICATION_CREDENTIALS", "~/posos-key.json"));
+    outcome.expect_code(78).expect_clean_failure();
+    outcome.expect_stderr(&["~/posos-key.json", "not found", "$HOME"]);
+}

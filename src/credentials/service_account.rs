@@ -49,6 +49,9 @@ impl ServiceAccountKey {
             match reason {
                 private_key::KeyError::Encrypted | private_key::KeyError::OpenSsh => error
                     .hint("use the unencrypted PKCS#8 key in the JSON key file exactly as Google issued it"),
+                private_key::KeyError::EscapedNewlines => error.hint(
+                    "in the JSON file each line break of the key is written \\n; the file has \\\\n, so it was escaped twice: use the key file exactly as Posos gave it",
+                ),
                 _ => error.hint("use the key file exactly as Posos gave it, or ask Posos for a new key"),
             }
         })?;

@@ -179,6 +179,10 @@ fn open_error(err: io::Error, path: &Path, origin: &Origin) -> Error {
             let text = path.to_string_lossy();
             if text.trim() != text && Path::new(text.trim()).exists() {
                 error = error.hint("the path has leading or trailing spaces: remove them");
+            } else if text.starts_with("~/") || text == "~" {
+                error = error.hint(
+                    "the shell does not expand ~ inside quotes, so the path is taken literally: write $HOME instead of ~",
+                );
             } else {
                 error =
                     error.hint("check the path, or point it at the key file that Posos gave you");

@@ -444,14 +444,18 @@ pub fn exchange(context: &mut Context<'_>) -> Check {
         answer.status,
         elapsed.as_millis()
     );
+    let after = format!(" (after {} ms)", elapsed.as_millis());
     let check = match &token {
         Ok(_) => Check::ok(timing),
         Err(err) if err.message().contains("Check your iat and exp") => {
-            Check::failed(err.message())
+            Check::failed(format!("{}{after}", err.message()))
                 .hint("the endpoint rejected the assertion's times, which usually means this machine's clock is off: see the clock line")
-                .hint(timing)
         }
-        Err(err) => Check::from_error(err).hint(timing),
+        Err(err) => {
+            let mut check = Check::from_error(err);
+            check.summary.push_str(&after);
+            check
+        }
     };
     context.exchange = Some(Exchange {
         token_uri: key.token_uri.clone(),
