@@ -1,5 +1,5 @@
 //! Hostile inputs: sizes, shapes and bytes that no real key file has. Each ends in a clear
-//! error or a token, never a panic, a hang or unbounded memory.
+//! error or a token, never a panic or a hang.
 
 mod common;
 

@@ -15,7 +15,7 @@ fn parse(text: &str) -> Credentials {
     credentials::parse(&Secret::new(text.as_bytes().to_vec()), &origin).unwrap()
 }
 
-/// The base64 body of the fixture's PEM, in 32-character runs.
+/// Returns the base64 body of the fixture's PEM in 32-character runs.
 fn pem_runs() -> Vec<String> {
     let value: serde_json::Value = serde_json::from_str(KEY_FILE).unwrap();
     let body: String = value["private_key"]
