@@ -49,13 +49,13 @@ fn load(ca_file: Option<&Path>, cert_file: Option<&Path>) -> Result<RootCertStor
     let mut roots = Roots::default();
 
     let system = system_certificates(cert_file.is_some());
-    let (mut added, mut unusable) = (0, 0);
+    let mut unusable = 0;
     for certificate in system {
-        match roots.add(certificate) {
-            Ok(_) => added += 1,
-            Err(_) => unusable += 1,
+        if roots.add(certificate).is_err() {
+            unusable += 1;
         }
     }
+    let added = roots.store.len();
     log::debug!("loaded {added} certificates from the system store ({unusable} unusable)");
     if added == 0 {
         // A minimal container image may have no CA bundle: Mozilla's roots keep Google
@@ -136,9 +136,28 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
     #[cfg(all(unix, not(target_os = "macos")))]
     if cert_file_set || std::env::var_os("SSL_CERT_DIR").is_some() {
         let mut certs = Vec::new();
-        let mut dirs = system_cert_dirs();
+        // A distribution's bundle file holds the whole store in one read; its directory holds
+        // every certificate twice (file and hash link), so it is read only without a bundle.
+        let bundle = system_bundle_file();
+        let mut dirs = Vec::new();
+        match &bundle {
+            Some(file) => {
+                let found = rustls_native_certs::load_certs_from_paths(Some(file), None);
+                for err in &found.errors {
+                    log::debug!("skipped part of the system store: {err}");
+                }
+                certs.extend(found.certs);
+            }
+            None => dirs = system_cert_dirs(),
+        }
         if let Some(extra) = std::env::var_os("SSL_CERT_DIR") {
-            dirs.extend(std::env::split_paths(&extra).filter(|dir| dir.is_dir()));
+            // With the bundle read, a system directory in SSL_CERT_DIR (as /etc/ssl/certs is
+            // on some images) would only repeat it.
+            let system_dirs = system_cert_dirs();
+            dirs.extend(
+                std::env::split_paths(&extra)
+                    .filter(|dir| dir.is_dir() && !(bundle.is_some() && system_dirs.contains(dir))),
+            );
         }
         for dir in dirs {
             let found = rustls_native_certs::load_certs_from_paths(None, Some(&dir));
@@ -157,6 +176,23 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
         log::debug!("skipped part of the system store: {err}");
     }
     result.certs
+}
+
+/// Returns the CA bundle file of this Linux or BSD distribution, if it has one of the usual
+/// ones (the paths that OpenSSL builds of Debian, Fedora, openSUSE, Alpine and FreeBSD use).
+#[cfg(all(unix, not(target_os = "macos")))]
+fn system_bundle_file() -> Option<PathBuf> {
+    [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+        "/usr/local/share/certs/ca-root-nss.crt",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|file| file.is_file())
 }
 
 /// Returns the existing directories where Linux and BSD distributions keep CA certificates.
