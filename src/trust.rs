@@ -131,10 +131,12 @@ fn certificates(count: usize) -> String {
 /// and skipped, because a store that is partly unreadable still contains the usual roots.
 fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
     // rustls-native-certs 0.8 reads SSL_CERT_FILE and SSL_CERT_DIR *instead of* the system
-    // store when either is set. This tool treats both as extra, so on Unix it then reads the
-    // system directories and those of SSL_CERT_DIR itself.
+    // store when either is set, and reads both the bundle file and the directory otherwise.
+    // This tool treats both variables as extra roots, so on Linux and the BSDs it reads the
+    // system store itself, whatever the variables say.
     #[cfg(all(unix, not(target_os = "macos")))]
-    if cert_file_set || std::env::var_os("SSL_CERT_DIR").is_some() {
+    {
+        let _ = cert_file_set;
         let mut certs = Vec::new();
         // A distribution's bundle file holds the whole store in one read; its directory holds
         // every certificate twice (file and hash link), so it is read only without a bundle.
@@ -166,16 +168,19 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
             }
             certs.extend(found.certs);
         }
-        return certs;
+        certs
     }
     // NOTE: on macOS and Windows, rustls-native-certs reads SSL_CERT_FILE and SSL_CERT_DIR in
     // place of the system store, so with either set the system store is not read.
-    let _ = cert_file_set;
-    let result = rustls_native_certs::load_native_certs();
-    for err in &result.errors {
-        log::debug!("skipped part of the system store: {err}");
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        let _ = cert_file_set;
+        let result = rustls_native_certs::load_native_certs();
+        for err in &result.errors {
+            log::debug!("skipped part of the system store: {err}");
+        }
+        result.certs
     }
-    result.certs
 }
 
 /// Returns the CA bundle file of this Linux or BSD distribution, if it has one of the usual
