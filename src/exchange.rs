@@ -36,7 +36,7 @@ pub fn exchange(
             match token_endpoint::post_assertion(token_uri, &assertion, deadline) {
                 Ok(answer) => {
                     log::info!(
-                        "attempt {attempts}: {token_uri} answered HTTP {} in {} ms",
+                        "attempt {attempts}: {token_uri} returned HTTP {} in {} ms",
                         answer.status,
                         started.elapsed().as_millis()
                     );

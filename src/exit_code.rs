@@ -68,7 +68,7 @@ impl ExitCode {
                 "temporary failure: connection failed, timeout, HTTP 5xx or 429, untrusted certificate"
             }
             ExitCode::Protocol => {
-                "the server answered something unexpected: not JSON, an HTML page, no id_token"
+                "the server returned something unexpected: not JSON, an HTML page, no id_token"
             }
             ExitCode::Refused => {
                 "Google refused the credentials: invalid_grant, unauthorized_client, HTTP 401 or 403"

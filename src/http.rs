@@ -194,9 +194,9 @@ pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> 
             MAX_BODY_BYTES / 1024
         )),
         ureq::Error::Tls(reason) => Error::temporary(format!("TLS with {url} failed: {reason}")),
-        ureq::Error::Protocol(_) => Error::protocol(format!(
-            "{url} answered with something that is not valid HTTP"
-        )),
+        ureq::Error::Protocol(_) => {
+            Error::protocol(format!("{url} returned something that is not valid HTTP"))
+        }
         other => Error::temporary(format!("the request to {url} failed: {other}")),
     }
 }

@@ -151,7 +151,7 @@ fn body_error(
             "{token_uri} returned a body larger than {} KiB (HTTP {status}, content type {content_type}), so it is not a token response",
             MAX_BODY_BYTES / 1024
         ))
-        .hint("check token_uri in the key file; a proxy or portal may have answered instead of Google"),
+        .hint("check token_uri in the key file; a proxy or portal may have responded instead of Google"),
         other => http::transport_error_in(other, token_uri, phase),
     }
 }
@@ -162,20 +162,20 @@ pub fn interpret(answer: &Answer, token_uri: &str, key: &KeyIdentity) -> Result<
     if (300..400).contains(&status) {
         let target = answer.location.as_deref().unwrap_or("no Location header");
         return Err(Error::protocol(format!(
-            "{token_uri} answered HTTP {status}, a redirect to {target}, which is not followed"
+            "{token_uri} returned HTTP {status}, a redirect to {target}, which is not followed"
         ))
         .hint("check token_uri in the key file; a proxy may be redirecting the request"));
     }
     if looks_like_html(answer) {
         let message =
-            format!("{token_uri} answered HTTP {status} with an HTML page instead of JSON");
+            format!("{token_uri} returned HTTP {status} with an HTML page instead of JSON");
         // A gateway's error page for a transient status is retried like the status itself.
         let err = if is_transient_status(status) {
             Error::temporary(message)
         } else {
             Error::protocol(message)
         };
-        return Err(err.hint("a proxy or captive portal probably answered instead of Google: check the network and proxy settings"));
+        return Err(err.hint("a proxy or captive portal probably responded instead of Google: check the network and proxy settings"));
     }
 
     match (status, parse_json_object(answer, token_uri)?) {
@@ -209,17 +209,17 @@ fn parse_json_object(answer: &Answer, token_uri: &str) -> Result<Option<Map<Stri
         Ok(Value::Object(object)) => Ok(Some(object)),
         _ if answer.status != 200 => Ok(None),
         Ok(_) => Err(Error::protocol(format!(
-            "{token_uri} answered JSON that is not an object ({})",
+            "{token_uri} returned JSON that is not an object ({})",
             describe()
         ))),
         Err(err) if err.classify() == serde_json::error::Category::Eof => {
             Err(Error::protocol(format!(
-                "{token_uri} answered a body that was cut short ({})",
+                "{token_uri} returned a body that was cut short ({})",
                 describe()
             )))
         }
         Err(_) => Err(Error::protocol(format!(
-            "{token_uri} answered something that is not JSON ({})",
+            "{token_uri} returned something that is not JSON ({})",
             describe()
         ))),
     }
@@ -229,20 +229,20 @@ fn read_id_token(mut object: Map<String, Value>, token_uri: &str) -> Result<IdTo
     match object.remove("id_token") {
         Some(Value::String(token)) => IdToken::parse(Secret::new(token)).map_err(|reason| {
             Error::protocol(format!(
-                "{token_uri} answered an id_token that can't be read: {reason}"
+                "{token_uri} returned an id_token that can't be read: {reason}"
             ))
         }),
         Some(_) => Err(Error::protocol(format!(
-            "{token_uri} answered an id_token that is not a string"
+            "{token_uri} returned an id_token that is not a string"
         ))),
         None if object.contains_key("access_token") => Err(Error::protocol(format!(
-            "{token_uri} answered an access token instead of an identity token"
+            "{token_uri} returned an access token instead of an identity token"
         ))
         .hint(
             "the endpoint ignored target_audience; check that token_uri is Google's token endpoint",
         )),
         None => Err(Error::protocol(format!(
-            "{token_uri} answered HTTP 200 without an id_token"
+            "{token_uri} returned HTTP 200 without an id_token"
         ))),
     }
 }
@@ -267,7 +267,7 @@ fn error_answer(
         (Some(code), None) => format!(": {code}"),
         _ => String::new(),
     };
-    let message = format!("{token_uri} answered HTTP {status}{quoted}");
+    let message = format!("{token_uri} returned HTTP {status}{quoted}");
 
     let transient = is_transient_status(status)
         || matches!(
@@ -311,7 +311,7 @@ fn error_answer(
         Some(_) if (400..500).contains(&status) => Error::refused(message),
         None if status == 401 || status == 403 => Error::refused(message),
         _ => Error::protocol(format!("{message} without Google's error JSON"))
-            .hint("check token_uri in the key file; something other than Google's token endpoint answered"),
+            .hint("check token_uri in the key file; something other than Google's token endpoint responded"),
     };
     match code {
         Some(code) => error.with_oauth_error(code),

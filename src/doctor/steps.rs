@@ -439,7 +439,7 @@ pub fn exchange(context: &mut Context<'_>) -> Check {
 
     let token = token_endpoint::interpret(&answer, &key.token_uri, &identity);
     let timing = format!(
-        "{} answered HTTP {} in {} ms",
+        "{} returned HTTP {} in {} ms",
         key.token_uri,
         answer.status,
         elapsed.as_millis()
