@@ -72,7 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'posos-token' -ScriptBlock {
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'IAP OAuth client ID, the audience of the identity token')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'IAP OAuth client ID, the audience of the identity token')
-            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Skip the exchange at the token endpoint, and the steps that need its answer')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Skip the exchange at the token endpoint, and the steps that need its response')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step on stderr (-vv adds HTTP details); never logs a secret')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step on stderr (-vv adds HTTP details); never logs a secret')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings, only errors')

@@ -67,7 +67,7 @@ set edit:completion:arg-completer[posos-token] = {|@words|
             cand --ca-file 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted'
             cand --client-id 'IAP OAuth client ID, the audience of the identity token'
             cand --audience 'IAP OAuth client ID, the audience of the identity token'
-            cand --offline 'Skip the exchange at the token endpoint, and the steps that need its answer'
+            cand --offline 'Skip the exchange at the token endpoint, and the steps that need its response'
             cand -v 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
             cand --verbose 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
             cand -q 'Print no warnings, only errors'

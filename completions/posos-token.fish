@@ -57,7 +57,7 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s c -l 
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l timeout -d 'Bound on the whole run, in seconds' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
-complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l offline -d 'Skip the exchange at the token endpoint, and the steps that need its answer'
+complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l offline -d 'Skip the exchange at the token endpoint, and the steps that need its response'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s q -l quiet -d 'Print no warnings, only errors'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s h -l help -d 'Print help'

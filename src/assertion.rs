@@ -15,7 +15,7 @@ use crate::secret::Secret;
 pub const ASSERTION_LIFETIME_SECS: i64 = 3600;
 
 /// How far `iat` is set in the past, so that a local clock running a little fast does not
-/// produce an assertion that the token endpoint sees as issued in the future.
+/// produce an assertion that the token endpoint takes as issued in the future.
 pub const IAT_BACKDATE_SECS: i64 = 10;
 
 /// The JOSE header of the assertion.
@@ -27,8 +27,8 @@ struct JwsHeader<'a> {
     kid: Option<&'a str>,
 }
 
-/// The claims of an assertion. `target_audience` asks Google for an identity token for that
-/// audience; without it (and with `scope`) Google would return an access token instead.
+/// The claims of an assertion. `target_audience` requests an identity token for that audience.
+/// Without it, and with `scope`, Google returns an access token instead.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     pub iss: String,

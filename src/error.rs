@@ -35,7 +35,7 @@ impl Error {
         }
     }
 
-    /// The credentials can't be used, and nothing was sent (exit 78).
+    /// Creates an error for credentials that can't be used, when nothing was sent (exit 78).
     pub fn config(message: impl Into<String>) -> Self {
         Error::new(ExitCode::Config, message)
     }
@@ -45,12 +45,12 @@ impl Error {
         Error::new(ExitCode::Refused, message)
     }
 
-    /// A temporary failure that a later run may not meet (exit 75).
+    /// Creates an error for a temporary failure that a later run may not meet (exit 75).
     pub fn temporary(message: impl Into<String>) -> Self {
         Error::new(ExitCode::Temporary, message)
     }
 
-    /// The server answered something unexpected (exit 76).
+    /// Creates an error for an unexpected server response (exit 76).
     pub fn protocol(message: impl Into<String>) -> Self {
         Error::new(ExitCode::Protocol, message)
     }

@@ -78,9 +78,9 @@ pub fn exchange(
                 retries += 1;
             }
             Decision::RetriesExhausted => return Err(with_attempts(err, attempts)),
-            Decision::NoTimeLeft { wanted } => {
+            Decision::NoTimeLeft { requested } => {
                 let reason = match retry_after {
-                    Some(after) if after >= wanted => format!(
+                    Some(after) if after >= requested => format!(
                         "the server asked to wait {} s (Retry-After), longer than the --timeout budget leaves",
                         after.as_secs()
                     ),

@@ -19,7 +19,7 @@ pub enum ExitCode {
     Output,
     /// A temporary failure: connection refused or reset, timeout, HTTP 5xx or 429.
     Temporary,
-    /// The server answered something unexpected: not JSON, an HTML page, no `id_token`.
+    /// The server returned something unexpected: not JSON, an HTML page, no `id_token`.
     Protocol,
     /// Google refused the credentials: `invalid_grant`, `unauthorized_client`, HTTP 401 or 403.
     Refused,

@@ -20,7 +20,7 @@ pub const USER_AGENT: &str = concat!("posos-token/", env!("CARGO_PKG_VERSION"));
 /// The largest response body read. Google's token responses are under 2 KiB.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 
-/// The longest wait for a TCP and TLS connection, kept well under the default 30 s budget so
+/// The maximum wait for a TCP and TLS connection, kept well under the default 30 s budget so
 /// that a retry still has time when a connection attempt hangs.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 

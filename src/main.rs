@@ -34,7 +34,7 @@ fn main() -> ExitCode {
 fn print(rendered: &Secret<String>) -> Result<(), Error> {
     match output::write(rendered, io::stdout().lock()) {
         Ok(()) => Ok(()),
-        // The reader closed the pipe (as `| head -c 5` does); it has all it wanted.
+        // The reader closed the pipe (as `| head -c 5` does); it has all it requested.
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(err) => Err(Error::new(
             exit_code::ExitCode::Output,

@@ -12,7 +12,8 @@ use rsa::pkcs1::der::Decode;
 use rsa::pkcs8::PrivateKeyInfoRef;
 use zeroize::Zeroizing;
 
-/// Keys shorter than this are refused: NIST retired 1024-bit RSA in 2013 and Google issues 2048.
+/// Keys shorter than this are rejected. Google issues 2048-bit keys, so a shorter key did not
+/// come from Google.
 pub const MIN_KEY_BITS: usize = 2048;
 
 /// Keys longer than this are refused: signing with them is slow and no Google key is that long.
@@ -21,7 +22,7 @@ pub const MAX_KEY_BITS: usize = 8192;
 /// The object identifier of `rsaEncryption` in a PKCS#8 `AlgorithmIdentifier`.
 const RSA_ENCRYPTION_OID: &str = "1.2.840.113549.1.1.1";
 
-/// Why a `private_key` value can't be used. `Display` gives the reason without key material.
+/// The reason a `private_key` value can't be used. `Display` gives it without key material.
 #[derive(Debug, PartialEq, Eq)]
 pub enum KeyError {
     /// No `-----BEGIN` line.

@@ -44,7 +44,7 @@ pub enum Decision {
     RetriesExhausted,
     /// The wait (the backoff, or the server's `Retry-After`) would not leave time for another
     /// attempt before the deadline.
-    NoTimeLeft { wanted: Duration },
+    NoTimeLeft { requested: Duration },
 }
 
 /// Decides whether to retry after `retries_done` retries, given the server's `Retry-After`
@@ -64,7 +64,7 @@ pub fn decide(
     let backoff = backoff(retries_done + 1, jitter);
     let wait = retry_after.map_or(backoff, |after| after.max(backoff));
     if wait + MIN_ATTEMPT_TIME > remaining {
-        return Decision::NoTimeLeft { wanted: wait };
+        return Decision::NoTimeLeft { requested: wait };
     }
     Decision::RetryAfter(wait)
 }
@@ -96,7 +96,7 @@ mod tests {
     }
 
     #[test]
-    fn backoff_jitter_spans_half_to_one_and_a_half() {
+    fn backoff_jitter_range() {
         assert_eq!(backoff(1, 0.0), Duration::from_millis(250));
         assert_eq!(backoff(1, 1.0), Duration::from_millis(750));
         assert_eq!(backoff(1, 7.0), Duration::from_millis(750));
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(
             decision,
             Decision::NoTimeLeft {
-                wanted: Duration::from_secs(60)
+                requested: Duration::from_secs(60)
             }
         );
         let decision = decide(0, None, 0.5, Duration::from_millis(600));

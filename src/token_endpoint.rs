@@ -1,5 +1,5 @@
 //! The exchange at the token endpoint: POST the signed assertion with the JWT-bearer grant
-//! (RFC 7523) and read the identity token, or Google's error JSON, from the answer.
+//! (RFC 7523) and read the identity token, or Google's error JSON, from the response.
 
 use std::time::Instant;
 
@@ -30,10 +30,10 @@ impl KeyIdentity {
     }
 }
 
-/// A token endpoint's answer, reduced to what decides the outcome.
+/// A token endpoint's response, reduced to the parts that decide the outcome.
 ///
 /// The body may contain an identity token, so `Debug` shows only its length and the body is
-/// zeroed when the answer is dropped.
+/// zeroed on drop.
 pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
@@ -65,7 +65,7 @@ impl Drop for Answer {
     }
 }
 
-/// POSTs `assertion` to `token_uri` and returns the answer, whatever its status.
+/// POSTs `assertion` to `token_uri` and returns the response, whatever its status.
 pub fn post_assertion(
     token_uri: &str,
     assertion: &Secret<String>,
@@ -305,7 +305,7 @@ fn error_answer(
             ))
         }
         Some("invalid_grant") | Some("unauthorized_client") => Error::refused(message).hint(format!(
-            "Google refused the key of {}; ask Posos whether it is still valid",
+            "Google rejected the key of {}; ask Posos whether it is still valid",
             key.describe()
         )),
         Some(_) if (400..500).contains(&status) => Error::refused(message),

@@ -133,12 +133,12 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
     // rustls-native-certs 0.8 reads SSL_CERT_FILE and SSL_CERT_DIR *instead of* the system
     // store when either is set, and reads both the bundle file and the directory otherwise.
     // This tool treats both variables as extra roots, so on Linux and the BSDs it reads the
-    // system store itself, whatever the variables say.
+    // system store itself, whatever the variables contain.
     #[cfg(all(unix, not(target_os = "macos")))]
     {
         let _ = cert_file_set;
         let mut certs = Vec::new();
-        // A distribution's bundle file holds the whole store in one read; its directory holds
+        // A distribution's bundle file contains the whole store in one read. Its directory contains
         // every certificate twice (file and hash link), so it is read only without a bundle.
         let bundle = system_bundle_file();
         let mut dirs = Vec::new();

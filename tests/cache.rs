@@ -689,8 +689,8 @@ fn held_lock_wait_is_bounded_by_timeout() {
     let key = env.key_file("service-account.json", &endpoint.url("/token"));
     run_with(&env, &key, &[]).expect_code(0);
     let lock_path = files_ending(&env.path("cache"), ".lock").pop().unwrap();
-    let held = fs::OpenOptions::new().write(true).open(&lock_path).unwrap();
-    held.lock().unwrap();
+    let lock_file = fs::OpenOptions::new().write(true).open(&lock_path).unwrap();
+    lock_file.lock().unwrap();
 
     let started = Instant::now();
     let outcome = run_with(&env, &key, &["--refresh", "--timeout", "2"]);

@@ -1,4 +1,4 @@
-//! How the tool reads the token endpoint's answers: Google's error JSON, HTML pages, access
+//! How the tool reads the token endpoint's responses: Google's error JSON, HTML pages, access
 //! tokens, and an endpoint that is not there.
 
 mod common;
@@ -134,7 +134,7 @@ fn success_without_id_token_is_unexpected() {
 }
 
 #[test]
-fn id_token_that_is_not_a_jwt_is_unexpected() {
+fn non_jwt_id_token_is_unexpected() {
     let endpoint = TestServer::start(|_| Reply::json(200, json!({"id_token": "not-a-jwt-secret"})));
     let outcome = run_against(&endpoint);
     outcome

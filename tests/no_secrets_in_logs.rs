@@ -1,6 +1,6 @@
-//! Every error path the other tests cover, run again with `-vv`: stderr must contain no PEM line, no
-//! 32-character run of any fixture key's base64 body, no assertion the endpoint received, no
-//! token it sent and no cookie it set, whatever the outcome.
+//! Every error path the other tests cover, run again with `-vv`. Whatever the outcome, stderr
+//! must contain no PEM line and no 32-character run of any fixture key's base64 body. It must
+//! also contain no assertion the endpoint received, no token it sent and no cookie it set.
 
 mod common;
 
@@ -40,7 +40,7 @@ fn key_runs() -> HashSet<String> {
     runs
 }
 
-/// Fails when `stderr` holds key material or any of `secrets`.
+/// Fails when `stderr` contains key material or any of `secrets`.
 fn check_stderr(scenario: &str, stderr: &str, runs: &HashSet<String>, secrets: &[String]) {
     assert!(
         !has_pem_begin_line(stderr),

@@ -189,7 +189,7 @@ proptest! {
     }
 }
 
-/// A cache entry as the tool writes it, for a token that expires in the year 2100.
+/// Returns a cache entry as the tool writes it, for a token that expires in the year 2100.
 fn valid_entry() -> String {
     use base64::Engine;
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,4 +1,4 @@
-//! Debug output of every type that holds a secret prints a redaction, so that a `{:?}` in a
+//! Debug output of every type that contains a secret prints a redaction, so that a `{:?}` in a
 //! log line or a panic message can't leak the private key, a token or a client secret.
 
 use base64::Engine;

@@ -1,10 +1,10 @@
 //! The token cache: one file per (credentials identity, audience, token endpoint) that contains
 //! the last identity token, so that repeated runs print it without signing or a request.
 //!
-//! The cache never makes a run fail. A directory or file that can't be used safely (owned by
-//! another user, a symbolic link, not a regular file), an unwritable directory, a full disk
-//! or a damaged entry gives one warning (hidden by `-q`) and the run fetches as if there were
-//! no cache.
+//! The cache never makes a run fail. A directory or file that can't be used safely is one owned
+//! by another user, a symbolic link or not a regular file. That, an unwritable directory, a
+//! full disk or a damaged entry gives one warning (hidden by `-q`), and the run fetches as if
+//! there were no cache.
 
 pub mod entry;
 mod fs;

@@ -127,7 +127,7 @@ pub fn parse_object(bytes: &[u8], origin: &Origin) -> Result<Map<String, Value>>
     match value {
         Value::Object(object) => Ok(object),
         other => Err(Error::config(format!(
-            "{origin} holds a JSON {}, not an object",
+            "{origin} contains a JSON {}, not an object",
             json_kind(&other)
         ))
         .hint("it should be the service-account key JSON exactly as Posos gave it")),

@@ -1,6 +1,6 @@
 //! Finding the credentials (a flag, an environment variable or standard input) and reading
-//! them with bounds on size and time, so that a huge file, `/dev/zero`, a FIFO or a stdin that
-//! never closes ends in a clear error instead of a hang or an exhausted memory.
+//! them with bounds on size and time. A huge file, `/dev/zero`, a FIFO or a stdin that never
+//! closes so ends in a clear error instead of a hang or an exhausted memory.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -14,14 +14,14 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
-/// The environment variable that holds the path of the key file, as in Google's libraries.
+/// The environment variable that contains the path of the key file, as in Google's libraries.
 pub const CREDENTIALS_ENV: &str = "GOOGLE_APPLICATION_CREDENTIALS";
 
 /// The largest credentials file accepted. A Google service-account key is about 2.4 KiB, and
 /// one holding an 8192-bit key about 7 KiB, so this leaves room without reading a huge file.
 pub const MAX_CREDENTIALS_BYTES: u64 = 64 * 1024;
 
-/// Where the credentials come from.
+/// The origin of the credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// `--credentials FILE`.

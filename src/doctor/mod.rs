@@ -31,7 +31,7 @@ what to do. The exit status is 0 when no step failed and 1 otherwise. No secret 
 /// Arguments of `posos-token doctor`.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Skip the exchange at the token endpoint, and the steps that need its answer
+    /// Skip the exchange at the token endpoint, and the steps that need its response
     #[arg(long)]
     pub offline: bool,
 }
@@ -57,7 +57,7 @@ impl Status {
     }
 }
 
-/// What a step found: its status, a one-line summary and what to do about it.
+/// The result of one step: its status, a one-line summary and hints on what to do.
 #[derive(Debug)]
 pub struct Check {
     pub status: Status,
@@ -163,12 +163,12 @@ pub const STEPS: &[Step] = &[
     },
 ];
 
-/// What the steps found so far, for the steps after them.
+/// The state that earlier steps pass to later ones.
 pub struct Context<'a> {
     pub cli: &'a Cli,
     pub args: &'a DoctorArgs,
     pub deadline: Instant,
-    /// Where the credentials come from, once the first step found them.
+    /// The credentials' origin, once the first step found them.
     pub origin: Option<Origin>,
     /// The bytes of the credentials, once read.
     pub bytes: Option<Secret<Vec<u8>>>,
@@ -176,11 +176,11 @@ pub struct Context<'a> {
     pub fields: Option<Map<String, Value>>,
     /// The decoded key, once it parsed.
     pub key: Option<ServiceAccountKey>,
-    /// The token endpoint's answer, once the exchange got one.
+    /// The token endpoint's response, once the exchange got one.
     pub exchange: Option<Exchange>,
 }
 
-/// What the one exchange at the token endpoint returned.
+/// The result of the one exchange at the token endpoint.
 pub struct Exchange {
     /// The URL posted to.
     pub token_uri: String,
@@ -188,7 +188,7 @@ pub struct Exchange {
     pub status: u16,
     /// The `Date` header, as sent.
     pub date: Option<String>,
-    /// This machine's clock when the answer arrived, in seconds since the Unix epoch.
+    /// This machine's clock when the response arrived, in seconds since the Unix epoch.
     pub received_at: i64,
     /// The identity token, or why there is none.
     pub token: Result<IdToken>,
@@ -280,7 +280,7 @@ fn write_check(out: &mut dyn Write, name: &str, check: &Check) -> io::Result<()>
 }
 
 /// Turns a failed write into an error, except a closed pipe (as `| head -1` leaves): the reader
-/// has what it wanted, and the exit status still tells whether a step failed.
+/// has what it requested, and the exit status still shows whether a step failed.
 fn output_error(err: io::Error) -> Result<()> {
     if err.kind() == io::ErrorKind::BrokenPipe {
         return Ok(());

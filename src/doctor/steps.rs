@@ -33,7 +33,7 @@ pub const GOOGLE_TOKEN_URIS: [&str; 3] = [
 ];
 
 /// A clock offset up to this many seconds is the `Date` header's one-second resolution plus
-/// the time the answer took, not a wrong clock.
+/// the time the response took, not a wrong clock.
 pub const CLOCK_TOLERANCE_SECS: i64 = 5;
 
 const NEEDS_KEY_FILE: &str = "needs a service-account key file that parses";
@@ -356,7 +356,7 @@ fn describe_proxy(route: &Route) -> crate::error::Result<String> {
     ))
 }
 
-/// Reports the token cache directory and whether it holds a token for this key and audience.
+/// Reports the token cache directory and whether it contains a token for this key and audience.
 /// Like a normal run, it never fails on the cache: a cache that can't be used is a warning.
 pub fn cache(context: &mut Context<'_>) -> Check {
     if context.cli.no_cache {

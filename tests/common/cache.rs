@@ -54,7 +54,7 @@ pub fn slow_endpoint(delay: Duration) -> TestServer {
     server
 }
 
-/// The tool as a `std::process::Command` with a cleared environment that holds only what
+/// Builds the tool as a `std::process::Command` with a cleared environment that holds only what
 /// `TestEnv::command` would set, for runs spawned in the background.
 pub fn std_command(env: &TestEnv) -> process::Command {
     let mut command = process::Command::new(assert_cmd::cargo::cargo_bin("posos-token"));
@@ -62,7 +62,7 @@ pub fn std_command(env: &TestEnv) -> process::Command {
     command
 }
 
-/// The tool run by `sh` after `umask MASK`, with the same environment as `std_command`.
+/// Builds the tool run by `sh` after `umask MASK`, with the same environment as `std_command`.
 pub fn command_with_umask(env: &TestEnv, mask: &str) -> process::Command {
     let mut command = process::Command::new("sh");
     command

@@ -1,7 +1,7 @@
-//! Test harness: a loopback HTTP server with fault injection, a token endpoint on top of it
-//! that checks assertions the way Google's does (with `ring`, independent of the `rsa` crate
-//! the tool signs with), key-file fixtures, and a command builder that isolates the tool from
-//! this machine's environment.
+//! Test harness: a loopback HTTP server with fault injection, and a token endpoint on top of it
+//! that checks assertions the way Google's does. It verifies with `ring`, independent of the
+//! `rsa` crate the tool signs with. Also key-file fixtures, and a command builder that isolates
+//! the tool from this machine's environment.
 #![allow(dead_code)]
 
 pub mod cache;
@@ -23,7 +23,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
-/// The client ID that tests ask tokens for, unless a test says otherwise.
+/// The client ID that tests request tokens for, unless a test sets another.
 pub const CLIENT_ID: &str =
     "20286154155-852pf0ti456nd81ongbiecmjqgag84q3.apps.googleusercontent.com";
 
@@ -120,9 +120,9 @@ pub enum Reply {
         body: Vec<u8>,
         delay: Duration,
     },
-    /// Keep the connection open without answering for this long.
+    /// Keep the connection open without responding for this long.
     Hang(Duration),
-    /// Close the connection without answering.
+    /// Close the connection without responding.
     Close,
     /// Send the head with a `Content-Length` larger than the body, then close.
     Truncated {
@@ -359,14 +359,14 @@ fn write_reply(mut stream: TcpStream, reply: Reply) -> std::io::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // A token endpoint that behaves like Google's.
 
-/// What the fake token endpoint knows and how it behaves.
+/// The keys, clock and deleted accounts of the fake token endpoint.
 #[derive(Clone)]
 pub struct EndpointConfig {
     /// Public keys by `kid`: the service account email and the PKCS#1 `RSAPublicKey` DER.
     pub keys: HashMap<String, (String, Vec<u8>)>,
     /// Seconds added to this machine's clock to give the endpoint's clock.
     pub clock_offset: i64,
-    /// Accounts answered with "account not found".
+    /// Accounts rejected with "account not found".
     pub deleted_accounts: Vec<String>,
 }
 
@@ -608,7 +608,7 @@ impl TestEnv {
         self.write(fixture_name, serde_json::to_string_pretty(&key).unwrap())
     }
 
-    /// The tool, with an environment that can reach nothing of this machine's: no inherited
+    /// Builds the tool's command, with an environment that can reach nothing of this machine's: no inherited
     /// credentials, proxies or metadata server, and a home, config and cache inside this test.
     pub fn command(&self) -> Command {
         let mut command = Command::cargo_bin("posos-token").unwrap();

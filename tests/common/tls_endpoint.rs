@@ -1,6 +1,6 @@
-//! An https token endpoint on loopback: a test CA made at test time, a server certificate for
-//! 127.0.0.1 signed by it, and a TLS front that hands each decrypted request to a plain
-//! `TestServer` behind it and returns that server's response.
+//! An https token endpoint on loopback: a test CA made at test time and a server certificate
+//! for 127.0.0.1 signed by it. A TLS front hands each decrypted request to a plain `TestServer`
+//! behind it and returns that server's response.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -125,7 +125,7 @@ pub fn https_token_endpoint(ca: &TestCa, config: EndpointConfig) -> TlsFront {
     }
 }
 
-/// Terminates TLS on `stream`, forwards one request to the backend and relays its answer.
+/// Terminates TLS on `stream`, forwards one request to the backend and relays its response.
 fn relay(
     stream: TcpStream,
     config: Arc<rustls::ServerConfig>,
