@@ -57,26 +57,12 @@ impl Client {
                     io::ErrorKind::ConnectionReset => "connection reset".to_string(),
                     _ => io_err.to_string(),
                 };
-                Error::temporary(format!(
-                    "failed to connect to the proxy {} (from {}): {reason}",
-                    proxy.url, proxy.variable
-                ))
-                .hint(format!(
-                    "check that the proxy is running and that {} names it, or unset {} to connect directly",
-                    proxy.variable, proxy.variable
-                ))
+                proxy_connect_error(proxy, &format!(": {reason}"))
             }
             ureq::Error::ConnectionFailed | ureq::Error::HostNotFound
                 if phase == Phase::Connect =>
             {
-                Error::temporary(format!(
-                    "failed to connect to the proxy {} (from {})",
-                    proxy.url, proxy.variable
-                ))
-                .hint(format!(
-                    "check that the proxy is running and that {} names it, or unset {} to connect directly",
-                    proxy.variable, proxy.variable
-                ))
+                proxy_connect_error(proxy, "")
             }
             other => transport_error_in(other, url, Some(phase)),
         }
@@ -219,6 +205,18 @@ fn certificate_error(failure: &CertificateFailure, url: &str) -> Error {
         "a proxy may be intercepting TLS to {host}: if it is your organization's, add its CA certificate with --ca-file FILE (PEM) or to the system certificate store"
     ))
     .not_retryable()
+}
+
+/// Explains a failure to reach the proxy itself; `reason` follows the message as written.
+fn proxy_connect_error(proxy: &ProxyInUse, reason: &str) -> Error {
+    Error::temporary(format!(
+        "failed to connect to the proxy {} (from {}){reason}",
+        proxy.url, proxy.variable
+    ))
+    .hint(format!(
+        "check that the proxy is running and that {} names it, or unset {} to connect directly",
+        proxy.variable, proxy.variable
+    ))
 }
 
 /// Explains a proxy's refusal to open a tunnel. ureq 3 reports a refusal as "proxy server

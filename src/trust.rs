@@ -141,6 +141,7 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
         // A distribution's bundle file contains the whole store in one read. Its directory contains
         // every certificate twice (file and hash link), so it is read only without a bundle.
         let bundle = system_bundle_file();
+        let system_dirs = system_cert_dirs();
         let mut dirs = Vec::new();
         match &bundle {
             Some(file) => {
@@ -150,12 +151,11 @@ fn system_certificates(cert_file_set: bool) -> Vec<CertificateDer<'static>> {
                 }
                 certs.extend(found.certs);
             }
-            None => dirs = system_cert_dirs(),
+            None => dirs = system_dirs.clone(),
         }
         if let Some(extra) = std::env::var_os("SSL_CERT_DIR") {
             // With the bundle read, a system directory in SSL_CERT_DIR (as /etc/ssl/certs is
             // on some images) would only repeat it.
-            let system_dirs = system_cert_dirs();
             dirs.extend(
                 std::env::split_paths(&extra)
                     .filter(|dir| dir.is_dir() && !(bundle.is_some() && system_dirs.contains(dir))),

@@ -145,7 +145,7 @@ impl TokenCache {
     }
 
     fn entry_path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.json", key.file_stem()))
+        entry_path(&self.dir, key)
     }
 
     fn lock_path(&self, key: &CacheKey) -> PathBuf {
@@ -233,6 +233,11 @@ impl TokenCache {
 
 fn warn(problem: &str) {
     log::warn!("not using the token cache: {problem}");
+}
+
+/// Returns the path of the entry for `key` in the cache directory `dir`.
+pub fn entry_path(dir: &Path, key: &CacheKey) -> PathBuf {
+    dir.join(format!("{}.json", key.file_stem()))
 }
 
 /// Runs `posos-token cache path`: returns the cache directory and a newline.

@@ -387,7 +387,7 @@ pub fn cache(context: &mut Context<'_>) -> Check {
         return Check::ok(format!("{} is usable", dir.display()));
     };
     let cache_key = crate::cache::CacheKey::for_service_account(key, &context.cli.client_id);
-    let entry_path = dir.join(format!("{}.json", cache_key.file_stem()));
+    let entry_path = crate::cache::entry_path(&dir, &cache_key);
     let cached = crate::cache::read_file(&entry_path)
         .ok()
         .flatten()
