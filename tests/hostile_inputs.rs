@@ -36,7 +36,7 @@ fn json_nested_ten_thousand_deep_is_rejected() {
 
     assert_no_panic(&outcome, "deep");
     outcome.expect_code(78).expect_clean_failure();
-    outcome.expect_stderr(&["deep.json", "not valid JSON"]);
+    outcome.expect_stderr(&["deep.json", "not valid JSON", "more than 128 levels deep"]);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn invalid_utf8_in_every_string_field_is_rejected() {
 
         assert_no_panic(&outcome, &field);
         outcome.expect_code(78).expect_clean_failure();
-        outcome.expect_stderr(&["not valid JSON", "line"]);
+        outcome.expect_stderr(&["not valid JSON", "not UTF-8", "line"]);
     }
 }
 

@@ -112,8 +112,16 @@ fn parse_typed(
 pub fn parse_object(bytes: &[u8], origin: &Origin) -> Result<Map<String, Value>> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+        // serde_json reports these two only in its message text; neither quotes the input.
+        let message = err.to_string();
         let what = match err.classify() {
             serde_json::error::Category::Eof => "ends before the JSON is complete",
+            _ if message.starts_with("recursion limit exceeded") => {
+                "is not valid JSON: it nests arrays or objects more than 128 levels deep"
+            }
+            _ if message.starts_with("invalid unicode code point") => {
+                "is not valid JSON: it contains bytes that are not UTF-8 text"
+            }
             _ => "is not valid JSON",
         };
         Error::config(format!(
