@@ -10,7 +10,7 @@ use crate::clock_skew;
 use crate::error::{Error, Result};
 use crate::fetch::unix_now;
 use crate::id_token::IdToken;
-use crate::retry::{self, Decision};
+use crate::retry;
 use crate::token_endpoint::{self, Answer, KeyIdentity};
 
 /// Exchanges assertions made from `claims` (re-stamped at each attempt) for an identity token.
@@ -62,35 +62,7 @@ pub fn exchange(
                 Err(err) => (err, None),
             };
 
-        log::info!("attempt {attempts} failed: {}", err.message());
-        if !err.is_retryable() {
-            return Err(with_attempts(err, attempts));
-        }
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match retry::decide(retries, retry_after, retry::random_jitter(), remaining) {
-            Decision::RetryAfter(wait) => {
-                log::info!(
-                    "retrying in {} ms ({} s of the --timeout budget left)",
-                    wait.as_millis(),
-                    remaining.as_secs()
-                );
-                std::thread::sleep(wait);
-                retries += 1;
-            }
-            Decision::RetriesExhausted => return Err(with_attempts(err, attempts)),
-            Decision::NoTimeLeft { requested } => {
-                let reason = match retry_after {
-                    Some(after) if after >= requested => format!(
-                        "the server asked to wait {} s (Retry-After), longer than the --timeout budget leaves",
-                        after.as_secs()
-                    ),
-                    _ => "the --timeout budget leaves no time for another attempt".to_string(),
-                };
-                return Err(err
-                    .append(format!(" ({} made; {reason})", plural_attempts(attempts)))
-                    .hint("raise --timeout to allow more retries"));
-            }
-        }
+        retry::wait_or_give_up(err, attempts, &mut retries, retry_after, deadline)?;
     }
 }
 
@@ -141,22 +113,6 @@ fn clock_still_rejected(err: Error, offset: i64) -> Error {
     ))
 }
 
-fn with_attempts(err: Error, attempts: u32) -> Error {
-    if attempts == 1 {
-        err
-    } else {
-        err.append(format!(" ({} made)", plural_attempts(attempts)))
-    }
-}
-
-fn plural_attempts(attempts: u32) -> String {
-    if attempts == 1 {
-        "1 attempt".to_string()
-    } else {
-        format!("{attempts} attempts")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,14 +131,6 @@ mod tests {
         assert_eq!(claims.iat, 1_000_000 - IAT_BACKDATE_SECS);
         assert_eq!(claims.exp - claims.iat, ASSERTION_LIFETIME_SECS);
         assert_eq!(claims.target_audience, base.target_audience);
-    }
-
-    #[test]
-    fn attempts_are_counted_in_message() {
-        let err = with_attempts(Error::temporary("HTTP 503"), 4);
-        assert_eq!(err.message(), "HTTP 503 (4 attempts made)");
-        let err = with_attempts(Error::temporary("HTTP 503"), 1);
-        assert_eq!(err.message(), "HTTP 503");
     }
 
     #[test]

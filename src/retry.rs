@@ -1,10 +1,12 @@
-//! The retry policy of the token exchange: how many times to try again, how long to wait
-//! between attempts, and how a `Retry-After` header bends that wait. Pure functions, so
-//! that the policy is tested without a clock or a network.
+//! The retry policy of every request to Google: how many times to try again, how long to wait
+//! between attempts, and how a `Retry-After` header bends that wait. The policy is pure
+//! functions, so that it is tested without a clock or a network; [`wait_or_give_up`] applies it.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::Error;
 
 /// Retries after the first attempt, so at most `MAX_RETRIES + 1` requests are sent.
 pub const MAX_RETRIES: u32 = 3;
@@ -67,6 +69,64 @@ pub fn decide(
         return Decision::NoTimeLeft { requested: wait };
     }
     Decision::RetryAfter(wait)
+}
+
+/// Applies the policy after failed attempt number `attempts`: sleeps and counts one more of
+/// `retries` when another attempt is allowed, or returns the failure to report, which says
+/// how many attempts were made and, when time ran out, why.
+pub fn wait_or_give_up(
+    err: Error,
+    attempts: u32,
+    retries: &mut u32,
+    retry_after: Option<Duration>,
+    deadline: Instant,
+) -> Result<(), Error> {
+    log::info!("attempt {attempts} failed: {}", err.message());
+    if !err.is_retryable() {
+        return Err(with_attempts(err, attempts));
+    }
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    match decide(*retries, retry_after, random_jitter(), remaining) {
+        Decision::RetryAfter(wait) => {
+            log::info!(
+                "retrying in {} ms ({} s of the --timeout budget left)",
+                wait.as_millis(),
+                remaining.as_secs()
+            );
+            std::thread::sleep(wait);
+            *retries += 1;
+            Ok(())
+        }
+        Decision::RetriesExhausted => Err(with_attempts(err, attempts)),
+        Decision::NoTimeLeft { requested } => {
+            let reason = match retry_after {
+                Some(after) if after >= requested => format!(
+                    "the server asked to wait {} s (Retry-After), longer than the --timeout budget leaves",
+                    after.as_secs()
+                ),
+                _ => "the --timeout budget leaves no time for another attempt".to_string(),
+            };
+            Err(err
+                .append(format!(" ({} made; {reason})", plural_attempts(attempts)))
+                .hint("raise --timeout to allow more retries"))
+        }
+    }
+}
+
+fn with_attempts(err: Error, attempts: u32) -> Error {
+    if attempts == 1 {
+        err
+    } else {
+        err.append(format!(" ({} made)", plural_attempts(attempts)))
+    }
+}
+
+fn plural_attempts(attempts: u32) -> String {
+    if attempts == 1 {
+        "1 attempt".to_string()
+    } else {
+        format!("{attempts} attempts")
+    }
 }
 
 /// Returns a jitter factor in `[0, 1]` from the standard library's per-process random hash
@@ -158,6 +218,50 @@ mod tests {
         );
         let decision = decide(0, None, 0.5, Duration::from_millis(600));
         assert!(matches!(decision, Decision::NoTimeLeft { .. }));
+    }
+
+    #[test]
+    fn attempts_are_counted_in_message() {
+        let err = with_attempts(Error::temporary("HTTP 503"), 4);
+        assert_eq!(err.message(), "HTTP 503 (4 attempts made)");
+        let err = with_attempts(Error::temporary("HTTP 503"), 1);
+        assert_eq!(err.message(), "HTTP 503");
+    }
+
+    #[test]
+    fn failure_that_would_repeat_is_returned_at_once() {
+        let mut retries = 0;
+        let deadline = Instant::now() + LOTS;
+        let err = wait_or_give_up(
+            Error::refused("invalid_grant"),
+            1,
+            &mut retries,
+            None,
+            deadline,
+        )
+        .unwrap_err();
+        assert_eq!(err.message(), "invalid_grant");
+        assert_eq!(retries, 0);
+    }
+
+    #[test]
+    fn no_time_left_says_why() {
+        let mut retries = 0;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = wait_or_give_up(
+            Error::temporary("HTTP 429"),
+            1,
+            &mut retries,
+            Some(Duration::from_secs(60)),
+            deadline,
+        )
+        .unwrap_err();
+        assert!(
+            err.message().contains("asked to wait 60 s"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(retries, 0);
     }
 
     #[test]

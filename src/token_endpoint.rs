@@ -269,11 +269,7 @@ fn error_answer(
     };
     let message = format!("{token_uri} returned HTTP {status}{quoted}");
 
-    let transient = is_transient_status(status)
-        || matches!(
-            code.as_deref(),
-            Some("internal_failure" | "server_error" | "temporarily_unavailable")
-        );
+    let transient = is_transient_status(status) || code.as_deref().is_some_and(is_transient_error);
     if transient {
         return Error::temporary(message)
             .hint("the token endpoint is having trouble: try again later");
@@ -324,8 +320,16 @@ pub fn is_transient_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
+/// Returns whether an OAuth `error` code names a failure on Google's side that may pass.
+pub fn is_transient_error(code: &str) -> bool {
+    matches!(
+        code,
+        "internal_failure" | "server_error" | "temporarily_unavailable"
+    )
+}
+
 /// Keeps a quoted server string short and free of control characters.
-fn sanitize(text: &str) -> String {
+pub fn sanitize(text: &str) -> String {
     let clean: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
     clean
 }

@@ -160,6 +160,24 @@ fn sts_refusal_is_refused() {
 }
 
 #[test]
+fn sts_temporarily_unavailable_is_retried() {
+    let fed = Federation::new();
+    fed.sts.queue([Reply::google_error(
+        400,
+        "temporarily_unavailable",
+        "The service is temporarily unavailable.",
+    )]);
+    let token_file = fed.env.write("subject-token", SUBJECT_TOKEN);
+    let config = fed.config(json!({"file": token_file}));
+
+    let outcome = run(fed.env.command().arg("-c").arg(&config));
+
+    outcome.expect_code(0);
+    assert_eq!(fed.sts.hits(), 2);
+    assert_eq!(fed.iam.hits(), 1);
+}
+
+#[test]
 fn missing_subject_token_file_is_named() {
     let fed = Federation::new();
     let config = fed.config(json!({"file": fed.env.path("absent-token")}));

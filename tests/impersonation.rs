@@ -370,3 +370,72 @@ fn impersonated_file_url_must_be_https_or_loopback() {
     outcome.expect_code(78).expect_clean_failure();
     outcome.expect_stderr(&["service_account_impersonation_url", "plain http"]);
 }
+
+#[test]
+fn iam_credentials_retries_transient_failures() {
+    let endpoint = google_endpoint();
+    let iam = iam_credentials(&[KEY_ACCESS_TOKEN]);
+    iam.queue([
+        api_error(503, "UNAVAILABLE", "The service is currently unavailable."),
+        api_error(500, "INTERNAL", "Internal error encountered.").with_header("Retry-After", "0"),
+    ]);
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let outcome = run(env
+        .command()
+        .arg("-c")
+        .arg(&key)
+        .env("POSOS_IAM_CREDENTIALS_URL", iam.url(""))
+        .args(["--impersonate-service-account", TARGET_ACCOUNT]));
+
+    outcome.expect_code(0);
+    assert_eq!(jwt_claims(&outcome.stdout)["email"], TARGET_ACCOUNT);
+    assert_eq!(iam.hits(), 3);
+    assert_eq!(endpoint.hits(), 1);
+}
+
+#[test]
+fn iam_credentials_that_stays_unavailable_is_temporary() {
+    let endpoint = google_endpoint();
+    let iam = TestServer::start(|_| {
+        api_error(503, "UNAVAILABLE", "The service is currently unavailable.")
+    });
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let outcome = run(env
+        .command()
+        .arg("-c")
+        .arg(&key)
+        .env("POSOS_IAM_CREDENTIALS_URL", iam.url(""))
+        .args(["--impersonate-service-account", TARGET_ACCOUNT]));
+
+    outcome.expect_code(75).expect_clean_failure();
+    outcome.expect_stderr(&["HTTP 503", "UNAVAILABLE", "4 attempts made"]);
+    assert_eq!(iam.hits(), 4);
+}
+
+#[test]
+fn iam_credentials_refusal_is_not_retried() {
+    let endpoint = google_endpoint();
+    let iam = TestServer::start(|_| {
+        api_error(
+            403,
+            "PERMISSION_DENIED",
+            "Permission 'iam.serviceAccounts.getOpenIdToken' denied",
+        )
+    });
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let outcome = run(env
+        .command()
+        .arg("-c")
+        .arg(&key)
+        .env("POSOS_IAM_CREDENTIALS_URL", iam.url(""))
+        .args(["--impersonate-service-account", TARGET_ACCOUNT]));
+
+    outcome.expect_code(77);
+    assert_eq!(iam.hits(), 1);
+}

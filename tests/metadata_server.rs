@@ -187,3 +187,18 @@ fn invalid_metadata_host_is_named() {
     outcome.expect_code(78).expect_clean_failure();
     outcome.expect_stderr(&["GCE_METADATA_HOST is not a host or host:port"]);
 }
+
+#[test]
+fn metadata_server_transient_failure_is_retried() {
+    let server = metadata_server(ATTACHED_ACCOUNT, true);
+    server.queue([Reply::text(503, "text/plain", "busy").with_header("Metadata-Flavor", "Google")]);
+    let env = TestEnv::new();
+
+    let outcome = run(env
+        .command()
+        .env("GCE_METADATA_HOST", metadata_host(&server)));
+
+    outcome.expect_code(0);
+    assert_eq!(jwt_claims(&outcome.stdout)["email"], ATTACHED_ACCOUNT);
+    assert_eq!(server.hits(), 2);
+}

@@ -126,12 +126,15 @@ fn post_json(
     deadline: Instant,
 ) -> Result<response::Response> {
     let bearer = access_token.bearer();
-    let request = http::client(url, deadline)?
-        .agent
-        .post(url)
-        .header("Authorization", bearer.expose().as_str())
-        .content_type("application/json");
-    response::send(request, body.to_string().as_bytes(), url)
+    let body = body.to_string();
+    response::with_retries(url, deadline, || {
+        let request = http::client(url, deadline)?
+            .agent
+            .post(url)
+            .header("Authorization", bearer.expose().as_str())
+            .content_type("application/json");
+        response::send(request, body.as_bytes(), url)
+    })
 }
 
 /// Adds to a refusal the permission and role that the caller lacks, and on which account.

@@ -72,12 +72,13 @@ impl MetadataServer {
             "requesting an identity token from the metadata server at {url} ({})",
             self.reason
         );
-        let request = agent(deadline)
-            .get(&url)
-            .header("Metadata-Flavor", "Google")
-            .query("audience", audience)
-            .query("format", "full");
-        let answer = self.call(request, &url)?;
+        let answer = self.call(&url, deadline, |agent| {
+            agent
+                .get(&url)
+                .header("Metadata-Flavor", "Google")
+                .query("audience", audience)
+                .query("format", "full")
+        })?;
         let text = std::str::from_utf8(answer.body.expose())
             .map(|text| text.trim().to_string())
             .map_err(|_| Error::protocol(format!("{url} returned a body that is not text")))?;
@@ -96,20 +97,24 @@ impl MetadataServer {
             "requesting an access token from the metadata server at {url} ({})",
             self.reason
         );
-        let request = agent(deadline)
-            .get(&url)
-            .header("Metadata-Flavor", "Google");
-        let answer = self.call(request, &url)?;
+        let answer = self.call(&url, deadline, |agent| {
+            agent.get(&url).header("Metadata-Flavor", "Google")
+        })?;
         answer.secret_field("access_token", &url).map(AccessToken)
     }
 
-    /// Sends a request and checks that a metadata server responded with HTTP 200.
+    /// Sends the request that `build` makes with a fresh agent, retrying a transient failure,
+    /// and checks that a metadata server responded with HTTP 200.
     fn call(
         &self,
-        request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
         url: &str,
+        deadline: Instant,
+        build: impl Fn(Agent) -> ureq::RequestBuilder<ureq::typestate::WithoutBody>,
     ) -> Result<response::Response> {
-        let answer = response::get(request, url).map_err(|err| {
+        let answer = response::with_retries(url, deadline, || {
+            response::get(build(agent(deadline)), url)
+        })
+        .map_err(|err| {
             err.hint(format!(
                 "the metadata server was chosen because {}; unset {HOST_ENV} or set NO_GCE_CHECK=true if this machine has none",
                 self.reason

@@ -97,11 +97,13 @@ pub fn request_access_token(
     body: Secret<Vec<u8>>,
     deadline: Instant,
 ) -> Result<AccessToken> {
-    let request = http::client(token_uri, deadline)?
-        .agent
-        .post(token_uri)
-        .content_type("application/x-www-form-urlencoded");
-    let answer = response::send(request, body.expose(), token_uri)?;
+    let answer = response::with_retries(token_uri, deadline, || {
+        let request = http::client(token_uri, deadline)?
+            .agent
+            .post(token_uri)
+            .content_type("application/x-www-form-urlencoded");
+        response::send(request, body.expose(), token_uri)
+    })?;
     if answer.status != 200 {
         return Err(answer.error(token_uri));
     }

@@ -1,8 +1,8 @@
-//! Sending a request and reading its response for the sources beyond a key file. Bodies are
-//! bounded and kept as secrets, and one function maps HTTP statuses and Google's error JSON to
-//! exit-code classes.
+//! Sending a request and reading its response for the sources beyond a key file. Requests are
+//! retried under the token exchange's policy, bodies are bounded and kept as secrets, and one
+//! function maps HTTP statuses and Google's error JSON to exit-code classes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value};
 use ureq::http::{self as http_types, header};
@@ -10,7 +10,9 @@ use ureq::http::{self as http_types, header};
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
 use crate::http::{self, MAX_BODY_BYTES};
+use crate::retry;
 use crate::secret::Secret;
+use crate::token_endpoint::{is_transient_error, is_transient_status, sanitize};
 
 /// A response reduced to what the sources read. The body may hold a token, so it is a secret.
 #[derive(Debug)]
@@ -19,7 +21,30 @@ pub struct Response {
     pub content_type: Option<String>,
     /// The `Metadata-Flavor` header, which a metadata server sets to `Google`.
     pub metadata_flavor: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Secret<Vec<u8>>,
+}
+
+/// Sends the request that `attempt` builds and sends, again while the failure may pass: a
+/// transport failure other than a certificate error, HTTP 408, 429, 500, 502, 503 or 504, or
+/// one of Google's error codes for trouble on its side. Waits follow [`crate::retry`] and
+/// `Retry-After`, within `deadline`. Returns the first response of any other kind.
+pub fn with_retries(
+    url: &str,
+    deadline: Instant,
+    mut attempt: impl FnMut() -> Result<Response>,
+) -> Result<Response> {
+    let mut attempts = 0;
+    let mut retries = 0;
+    loop {
+        attempts += 1;
+        let (err, retry_after) = match attempt() {
+            Ok(answer) if !answer.is_transient() => return Ok(answer),
+            Ok(answer) => (answer.error(url), answer.retry_after()),
+            Err(err) => (err, None),
+        };
+        retry::wait_or_give_up(err, attempts, &mut retries, retry_after, deadline)?;
+    }
 }
 
 /// Sends `request` with `body` and reads the whole response, at most `MAX_BODY_BYTES` of it.
@@ -63,6 +88,7 @@ fn read(
     let status = response.status().as_u16();
     let content_type = header_text(header::CONTENT_TYPE.as_str());
     let metadata_flavor = header_text("metadata-flavor");
+    let retry_after = header_text(header::RETRY_AFTER.as_str());
     let body = response
         .body_mut()
         .with_config()
@@ -79,11 +105,27 @@ fn read(
         status,
         content_type,
         metadata_flavor,
+        retry_after,
         body: Secret::new(body),
     })
 }
 
 impl Response {
+    /// Returns whether the response reports a failure that may pass: HTTP 408, 429, 500, 502,
+    /// 503 or 504, or one of Google's error codes for trouble on its side.
+    pub fn is_transient(&self) -> bool {
+        if self.status == 200 {
+            return false;
+        }
+        let object = serde_json::from_slice::<Value>(self.body.expose()).ok();
+        let (code, _) = google_error(object.as_ref());
+        is_transient_status(self.status) || code.as_deref().is_some_and(is_transient_error)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        retry::parse_retry_after(self.retry_after.as_deref()?, SystemTime::now())
+    }
+
     /// Parses a 200 response's body as a JSON object, or explains why it is not one.
     pub fn json_object(&self, url: &str) -> Result<Map<String, Value>> {
         match serde_json::from_slice::<Value>(self.body.expose()) {
@@ -123,7 +165,8 @@ impl Response {
             (None, None) => String::new(),
         };
         let message = format!("{url} returned HTTP {status}{quoted}");
-        let transient = status >= 500 || status == 429 || status == 408;
+        let transient =
+            is_transient_status(status) || code.as_deref().is_some_and(is_transient_error);
         let html = self
             .content_type
             .as_deref()
@@ -131,6 +174,11 @@ impl Response {
 
         if transient {
             Error::temporary(message).hint("the service is having trouble: try again later")
+        } else if status >= 500 {
+            // Another 5xx, such as 501 or 505, would come back the same on a retry.
+            Error::temporary(message)
+                .hint("the service is having trouble: try again later")
+                .not_retryable()
         } else if html && code.is_none() {
             Error::protocol(format!("{message} with an HTML page instead of JSON")).hint(
                 "a proxy or captive portal probably responded instead: check the network and proxy settings",
@@ -165,11 +213,6 @@ fn google_error(object: Option<&Value>) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Keeps a quoted server string short and free of control characters.
-pub fn sanitize(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(300).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +222,7 @@ mod tests {
             status,
             content_type: Some("application/json".into()),
             metadata_flavor: None,
+            retry_after: None,
             body: Secret::new(body.as_bytes().to_vec()),
         }
     }

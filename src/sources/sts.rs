@@ -56,14 +56,16 @@ pub fn exchange(
         "exchanging the subject token at {url} for audience {}",
         account.audience
     );
-    let mut request = http::client(url, deadline)?
-        .agent
-        .post(url)
-        .content_type("application/x-www-form-urlencoded");
-    if let Some(auth) = &client_auth {
-        request = request.header("Authorization", auth.expose().as_str());
-    }
-    let answer = response::send(request, body.expose(), url)?;
+    let answer = response::with_retries(url, deadline, || {
+        let mut request = http::client(url, deadline)?
+            .agent
+            .post(url)
+            .content_type("application/x-www-form-urlencoded");
+        if let Some(auth) = &client_auth {
+            request = request.header("Authorization", auth.expose().as_str());
+        }
+        response::send(request, body.expose(), url)
+    })?;
     if answer.status != 200 {
         let error = answer.error(url);
         return Err(if error.class() == crate::exit_code::ExitCode::Refused {

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::response::{self, sanitize};
+use super::response;
 use crate::credentials::ExternalAccount;
 use crate::credentials::external_account::{CredentialSource, SubjectTokenFormat};
 use crate::error::{Error, Result};
 use crate::fetch::unix_now;
 use crate::http;
 use crate::secret::Secret;
+use crate::token_endpoint::sanitize;
 
 /// The variable that must be `1` before an executable source is run, as in Google's libraries,
 /// because a credentials file would otherwise be enough to make this tool run a program.
@@ -45,11 +46,14 @@ pub fn read(account: &ExternalAccount, deadline: Instant) -> Result<Secret<Strin
             format,
         } => {
             log::info!("requesting the subject token from {url}");
-            let mut request = http::client(url, deadline)?.agent.get(url);
-            for (name, value) in headers {
-                request = request.header(name.as_str(), value.expose().as_str());
-            }
-            let answer = response::get(request, url)?;
+            let answer = response::with_retries(url, deadline, || {
+                let mut request = http::client(url, deadline)?.agent.get(url);
+                for (name, value) in headers {
+                    request = request.header(name.as_str(), value.expose().as_str());
+                }
+                response::get(request, url)
+            })
+            .map_err(|err| err.context("failed to get the subject token"))?;
             if answer.status != 200 {
                 return Err(answer
                     .error(url)
