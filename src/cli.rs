@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, Subcommand};
 
+use crate::error::Error;
+use crate::exit_code::ExitCode;
 use crate::output::Format;
 
 /// The IAP OAuth client ID that Posos documents for its API, the default audience.
@@ -184,11 +186,33 @@ fn after_help() -> String {
     )
 }
 
+/// Returns an error when an argument holds private key material: a PEM block, or a key file's
+/// JSON. clap would quote such an argument whole in its usage error, and that message often
+/// ends up in a CI log; this one names only the argument's position.
+pub fn refuse_key_material(args: impl IntoIterator<Item = OsString>) -> Result<(), Error> {
+    for (position, arg) in args.into_iter().enumerate().skip(1) {
+        let text = arg.to_string_lossy();
+        if text.contains("PRIVATE KEY-----") || text.contains("\"private_key\"") {
+            return Err(Error::new(
+                ExitCode::Usage,
+                format!("argument {position} holds private key material, not an option or a path"),
+            )
+            .hint("pass the key file's path with --credentials FILE, or its JSON on standard input with --credentials -")
+            .hint("the argument is not shown here, so that the key stays out of logs; remove it from the command line and from the shell history"));
+        }
+    }
+    Ok(())
+}
+
 /// Accepts a service-account email or unique ID, which goes into a URL path, so it may only
 /// hold the characters such names use.
 fn parse_service_account(value: &str) -> Result<String, String> {
     let value = value.trim();
-    let valid = !value.is_empty()
+    let email = value
+        .split_once('@')
+        .is_some_and(|(name, domain)| !name.is_empty() && domain.contains('.'));
+    let unique_id = !value.is_empty() && value.chars().all(|c| c.is_ascii_digit());
+    let valid = (email || unique_id)
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "@.-_+".contains(c));
@@ -205,9 +229,24 @@ fn parse_resource_url(value: &str) -> Result<String, String> {
     let uri: ureq::http::Uri = value
         .parse()
         .map_err(|_| format!("{value:?} is not a valid URL"))?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("https" | "http"));
+    let loopback = uri.host().is_some_and(|host| {
+        host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    let scheme_ok = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => loopback,
+        _ => false,
+    };
     if !scheme_ok || uri.host().is_none() {
-        return Err("expected the https:// URL of the IAP-protected resource".into());
+        return Err(
+            "expected the https:// URL of the IAP-protected resource (http:// only for a loopback host)"
+                .into(),
+        );
     }
     Ok(value.to_string())
 }
@@ -238,9 +277,13 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
 
 /// Accepts a whole number of seconds up to one day; Google's identity tokens last one hour.
 fn parse_min_valid(value: &str) -> Result<Duration, String> {
-    let seconds: u64 = value
-        .parse()
-        .map_err(|_| format!("{value:?} is not a whole number of seconds"))?;
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    // A number too large for u64 is still a number: it gets the message about the token's life.
+    let seconds: u64 = match value.parse() {
+        Ok(seconds) => seconds,
+        Err(_) if digits => u64::MAX,
+        Err(_) => return Err(format!("{value:?} is not a whole number of seconds")),
+    };
     // Google's identity tokens live one hour, so a cached token never has that much left.
     if seconds >= 3600 {
         return Err(
@@ -255,6 +298,47 @@ fn parse_min_valid(value: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn service_account_must_be_an_email_or_unique_id() {
+        assert!(parse_service_account("t@p.iam.gserviceaccount.com").is_ok());
+        assert!(parse_service_account("123456789012345678901").is_ok());
+        for value in ["notanemail", "@p.iam", "t@nodot", "", "t@p.iam/x"] {
+            assert!(parse_service_account(value).is_err(), "{value}");
+        }
+    }
+
+    #[test]
+    fn resource_url_is_https_or_loopback_http() {
+        assert!(parse_resource_url("https://api.example.com/").is_ok());
+        assert!(parse_resource_url("http://127.0.0.1:8080/").is_ok());
+        assert!(parse_resource_url("http://[::1]/").is_ok());
+        assert!(parse_resource_url("http://localhost/").is_ok());
+        assert!(parse_resource_url("http://api.example.com/").is_err());
+        assert!(parse_resource_url("api.example.com").is_err());
+    }
+
+    #[test]
+    fn huge_min_valid_is_called_too_long() {
+        let err = parse_min_valid("99999999999999999999").unwrap_err();
+        assert!(err.contains("3600"), "{err}");
+        assert!(parse_min_valid("1.5").unwrap_err().contains("whole number"));
+    }
+
+    #[test]
+    fn key_material_in_arguments_is_refused() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(refuse_key_material(args(&["posos-token", "-c", "key.json"])).is_ok());
+        let err = refuse_key_material(args(&[
+            "posos-token",
+            "-c",
+            "-----BEGIN PRIVATE KEY-----\nMIIE",
+        ]))
+        .unwrap_err();
+        assert_eq!(err.class(), ExitCode::Usage);
+        assert!(err.message().starts_with("argument 2 "));
+        assert!(!err.message().contains("MIIE"));
+    }
 
     #[test]
     fn definition_is_valid() {

@@ -9,6 +9,10 @@ use posos_token::secret::Secret;
 use posos_token::{doctor, exit_code, inspect, logger, output};
 
 fn main() -> ExitCode {
+    if let Err(err) = posos_token::cli::refuse_key_material(std::env::args_os()) {
+        report(&err);
+        return err.class().into();
+    }
     let cli = Cli::parse();
     logger::init(cli.verbose, cli.quiet);
 

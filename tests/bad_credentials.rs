@@ -114,6 +114,52 @@ fn quoted_path_is_explained() {
 }
 
 #[test]
+fn key_material_in_arguments_is_not_echoed() {
+    let env = TestEnv::new();
+    let json = fixture("service-account.json");
+    let pem = serde_json::from_str::<serde_json::Value>(&json).unwrap()["private_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let arguments: [&[&str]; 5] = [
+        &["--credentials", &json],
+        &["-c", &pem],
+        &["doctor", "--credentials", &json],
+        &[&json],
+        &["inspect", &pem],
+    ];
+    for args in arguments {
+        let outcome = run(env.command().args(args));
+        // clap would quote the argument whole in a usage error; this message does not.
+        outcome.expect_code(2).expect_clean_failure();
+        outcome.expect_stderr(&["holds private key material", "--credentials -"]);
+        assert_no_key_material(&outcome);
+        assert!(!outcome.stderr.contains(CLIENT_EMAIL), "{}", outcome.stderr);
+    }
+}
+
+#[test]
+fn other_text_in_credentials_flag_is_not_echoed() {
+    let env = TestEnv::new();
+    let user_json = r#"{"type": "authorized_user", "refresh_token": "1//secret-refresh"}"#;
+    for (value, phrase) in [
+        (user_json, "holds JSON text"),
+        ("first line\nsecond line", "holds text of several lines"),
+    ] {
+        for command in [&[][..], &["doctor"][..]] {
+            let outcome = run(env.command().args(command).arg("--credentials").arg(value));
+            outcome.expect_code(if command.is_empty() { 78 } else { 1 });
+            // The main path reports on stderr; doctor's steps are on stdout.
+            let output = format!("{}{}", outcome.stdout, outcome.stderr);
+            assert!(output.contains(phrase), "{command:?} {phrase}: {output}");
+            assert!(output.contains("--credentials -"), "{command:?}: {output}");
+            assert!(!output.contains("secret-refresh"), "{command:?}: {output}");
+            assert!(!output.contains("second line"), "{command:?}: {output}");
+        }
+    }
+}
+
+#[test]
 fn json_in_variable_suggests_stdin() {
     let env = TestEnv::new();
     let json = fixture("service-account.json");

@@ -77,6 +77,11 @@ pub fn locate(flag: Option<&OsStr>, env_value: Option<OsString>) -> Result<Optio
         if flag == "-" {
             return Ok(Some(Origin::Stdin));
         }
+        check_not_key_text(
+            flag,
+            "--credentials",
+            "posos-token --credentials - < key.json (or pipe the secret in)",
+        )?;
         check_path_text(flag, "--credentials")?;
         return Ok(Some(Origin::Flag(PathBuf::from(flag))));
     }
@@ -91,18 +96,39 @@ pub fn locate(flag: Option<&OsStr>, env_value: Option<OsString>) -> Result<Optio
             )),
         );
     }
-    let text = value.to_string_lossy();
-    if text.trim_start().starts_with('{') {
-        return Err(Error::config(format!(
-            "{CREDENTIALS_ENV} holds JSON text, not the path of a key file"
-        ))
-        .hint(format!(
-            "pass the JSON on standard input instead: printf '%s' \"${CREDENTIALS_ENV}\" | posos-token --credentials -"
-        ))
-        .hint(format!("or write it to a file with mode 0600 and set {CREDENTIALS_ENV} to that path")));
-    }
+    check_not_key_text(
+        &value,
+        CREDENTIALS_ENV,
+        &format!("printf '%s' \"${CREDENTIALS_ENV}\" | posos-token --credentials -"),
+    )?;
     check_path_text(&value, CREDENTIALS_ENV)?;
     Ok(Some(Origin::EnvVar(PathBuf::from(value))))
+}
+
+/// Rejects a value that holds key material instead of a path: JSON text, a PEM block, or text
+/// of several lines. The message never quotes the value, which may be the private key itself.
+/// `stdin_command` shows how to pass the same text on standard input.
+fn check_not_key_text(value: &OsStr, named_by: &str, stdin_command: &str) -> Result<()> {
+    let text = value.to_string_lossy();
+    let what = if text.trim_start().starts_with('{') {
+        "JSON text"
+    } else if text.contains("-----BEGIN") {
+        "a PEM block"
+    } else if text.contains(['\n', '\r']) {
+        "text of several lines"
+    } else {
+        return Ok(());
+    };
+    if Path::new(value).exists() {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "{named_by} holds {what}, not the path of a key file"
+    ))
+    .hint(format!(
+        "pass the key JSON on standard input instead: {stdin_command}"
+    ))
+    .hint("or write it to a file with mode 0600 and pass that file's path"))
 }
 
 /// Rejects path text that can't be what the user meant: empty, or wrapped in literal quotes.
