@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
+use crate::id_token::IdToken;
 use crate::token_endpoint::Answer;
 
 /// The offset below which the clocks are taken to agree. Google accepts an `iat` a little in
@@ -36,6 +37,23 @@ pub fn endpoint_offset(date: Option<&str>, local_now: SystemTime) -> Option<i64>
         Err(behind) => -(behind.duration().as_secs() as i64),
     };
     Some(offset)
+}
+
+/// Records on `token` how far the local clock is from the clock of `url`, read from the
+/// response's `Date` header, when the gap is significant, and warns about it unless the
+/// caller already has. The token cache then counts the token's life by the issuer's clock.
+pub fn note_on_token(token: IdToken, date: Option<&str>, url: &str, warned: bool) -> IdToken {
+    let Some(offset) = endpoint_offset(date, SystemTime::now()).filter(|o| is_significant(*o))
+    else {
+        return token;
+    };
+    if !warned {
+        log::warn!(
+            "local clock is {} {url} (its Date header); synchronize it, for example with NTP",
+            describe(offset)
+        );
+    }
+    token.with_clock_offset(offset)
 }
 
 /// Returns whether an offset is large enough to explain the rejection.

@@ -41,7 +41,11 @@ pub fn exchange(
                         started.elapsed().as_millis()
                     );
                     let err = match token_endpoint::interpret(&answer, token_uri, key) {
-                        Ok(token) => return Ok(token),
+                        Ok(token) => {
+                            let warned = clock_offset.is_some();
+                            let date = answer.date.as_deref();
+                            return Ok(clock_skew::note_on_token(token, date, token_uri, warned));
+                        }
                         Err(err) => err,
                     };
                     if clock_skew::is_time_window_rejection(&answer) {

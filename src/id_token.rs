@@ -15,6 +15,9 @@ use crate::secret::Secret;
 pub struct IdToken {
     token: Secret<String>,
     claims: IdTokenClaims,
+    /// The issuing endpoint's clock minus the local clock, in seconds, when it was measured
+    /// as significant; 0 otherwise.
+    clock_offset: i64,
 }
 
 /// The claims of an identity token that this tool uses.
@@ -67,7 +70,30 @@ impl IdToken {
     pub fn parse(token: Secret<String>) -> Result<Self, JwtError> {
         let decoded = decode(token.expose())?;
         let claims = IdTokenClaims::from_json(&decoded.claims)?;
-        Ok(IdToken { token, claims })
+        Ok(IdToken {
+            token,
+            claims,
+            clock_offset: 0,
+        })
+    }
+
+    /// Records the issuing endpoint's clock minus the local clock, in seconds.
+    pub fn with_clock_offset(mut self, offset: i64) -> Self {
+        self.clock_offset = offset;
+        self
+    }
+
+    /// Returns the issuing endpoint's clock minus the local clock, in seconds, or 0 when it
+    /// was not measured as significant.
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset
+    }
+
+    /// Returns the expiry as the local clock will read it: `exp` less the time by which the
+    /// local clock is behind the issuer's. A local clock that is ahead is not credited, so the
+    /// token is never taken for valid after it expires.
+    pub fn local_expiry(&self) -> i64 {
+        self.claims.exp.saturating_sub(self.clock_offset.max(0))
     }
 
     /// Returns the token text; callers print it or send it, nothing else.

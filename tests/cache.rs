@@ -835,3 +835,36 @@ fn fifty_parallel_runs_half_refreshing_succeed() {
     let entry = std::fs::read(only_entry(&env)).unwrap();
     assert!(posos_token::cache::entry::decode(&entry).is_ok());
 }
+
+#[test]
+fn local_clock_behind_the_endpoint_shortens_cached_life() {
+    // The endpoint's clock is 20 minutes ahead of this machine's, and its token has 10 minutes
+    // of life left by that clock. By the local clock alone it would seem to have 30.
+    let skew = 1200;
+    let endpoint = TestServer::start(move |_| {
+        let endpoint_now = unix_now() + skew;
+        Reply::json(
+            200,
+            serde_json::json!({"id_token": make_id_token(CLIENT_ID, CLIENT_EMAIL, endpoint_now - 3000)}),
+        )
+        .with_header(
+            "Date",
+            &httpdate::fmt_http_date(
+                std::time::SystemTime::now() + Duration::from_secs(skew as u64),
+            ),
+        )
+    });
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    let first = run_with(&env, &key, &[]);
+    first.expect_code(0);
+    first.expect_stderr(&["warning: local clock is", "behind", "its Date header", "synchronize it"]);
+
+    // 10 minutes left is less than --min-valid 900: fetch again.
+    run_with(&env, &key, &["--min-valid", "900"]).expect_code(0);
+    assert_eq!(endpoint.hits(), 2);
+    // 10 minutes left is more than --min-valid 300: use the cached token.
+    run_with(&env, &key, &["--min-valid", "300"]).expect_code(0);
+    assert_eq!(endpoint.hits(), 2);
+}

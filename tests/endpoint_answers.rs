@@ -167,3 +167,44 @@ fn redirect_is_not_followed() {
     ]);
     assert_eq!(endpoint.hits(), 1);
 }
+
+#[test]
+fn token_for_another_audience_is_not_printed_or_cached() {
+    let endpoint = TestServer::start(|_| {
+        Reply::json(
+            200,
+            json!({"id_token": make_id_token("some-other-audience", CLIENT_EMAIL, unix_now())}),
+        )
+    });
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+    for _ in 0..2 {
+        let outcome = run(env.command().arg("-c").arg(&key));
+        outcome.expect_code(76).expect_clean_failure();
+        outcome.expect_stderr(&[
+            "audience some-other-audience",
+            "not the requested",
+            CLIENT_ID,
+            "right endpoint",
+        ]);
+        assert!(outcome.stdout.is_empty());
+    }
+    assert_eq!(endpoint.hits(), 2, "the refused token was not cached");
+}
+
+#[test]
+fn token_that_already_expired_is_not_printed() {
+    let endpoint = TestServer::start(|_| {
+        Reply::json(
+            200,
+            json!({"id_token": make_id_token(CLIENT_ID, CLIENT_EMAIL, unix_now() - 7200)}),
+        )
+    });
+
+    let outcome = run_against(&endpoint);
+
+    outcome.expect_code(76).expect_clean_failure();
+    outcome.expect_stderr(&["already expired", "check this machine's clock"]);
+    assert!(outcome.stdout.is_empty());
+}

@@ -6,6 +6,9 @@
 //!  "fetched_at":1764838800,"expires_at":1764842400,"id_token":"eyJ…"}
 //! ```
 //!
+//! An entry may also hold `clock_offset`: the issuer's clock minus the local clock, in seconds,
+//! when the two differed by more than the tolerance at the fetch.
+//!
 //! `identity` contains the parts of the cache key that may be shown; it is for a person reading
 //! the directory and is not trusted when the entry is read.
 
@@ -17,6 +20,10 @@ use crate::secret::Secret;
 
 /// The format version this build writes and reads.
 pub const VERSION: u64 = 1;
+
+/// The largest clock offset an entry may record: ten years, far beyond any real clock error,
+/// so that adding it to a time can't overflow.
+const MAX_CLOCK_OFFSET_SECS: u64 = 10 * 366 * 86_400;
 
 /// A cached identity token.
 #[derive(Debug)]
@@ -57,7 +64,7 @@ pub fn encode(key: &CacheKey, token: &IdToken, fetched_at: i64) -> Secret<Vec<u8
         .iter()
         .map(|(label, value)| (label.to_string(), Value::String(value.clone())))
         .collect();
-    let object = json!({
+    let mut object = json!({
         "version": VERSION,
         "kind": key.kind(),
         "identity": identity,
@@ -65,6 +72,9 @@ pub fn encode(key: &CacheKey, token: &IdToken, fetched_at: i64) -> Secret<Vec<u8
         "expires_at": token.claims().exp,
         "id_token": token.secret().expose(),
     });
+    if token.clock_offset() != 0 {
+        object["clock_offset"] = json!(token.clock_offset());
+    }
     let mut bytes = object.to_string().into_bytes();
     bytes.push(b'\n');
     Secret::new(bytes)
@@ -94,6 +104,15 @@ pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
         .get("expires_at")
         .and_then(Value::as_i64)
         .ok_or(EntryError::Damaged("no expires_at time"))?;
+    let clock_offset = match object.get("clock_offset") {
+        None => 0,
+        Some(value) => value
+            .as_i64()
+            .filter(|offset| offset.unsigned_abs() <= MAX_CLOCK_OFFSET_SECS)
+            .ok_or(EntryError::Damaged(
+                "clock_offset is not a plausible number of seconds",
+            ))?,
+    };
     let Some(Value::String(text)) = object.remove("id_token") else {
         return Err(EntryError::Damaged("no id_token"));
     };
@@ -104,7 +123,10 @@ pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
             "expires_at differs from the id_token's exp claim",
         ));
     }
-    Ok(Entry { token, fetched_at })
+    Ok(Entry {
+        token: token.with_clock_offset(clock_offset),
+        fetched_at,
+    })
 }
 
 #[cfg(test)]
@@ -129,6 +151,36 @@ mod tests {
         assert_eq!(entry.token.claims().exp, 2000);
         assert_eq!(entry.fetched_at, 1000);
         assert_eq!(entry.token.secret().expose(), token(2000).secret().expose());
+    }
+
+    #[test]
+    fn clock_offset_round_trips_and_shortens_local_life() {
+        let bytes = encode(&key(), &token(5000).with_clock_offset(1200), 1000);
+        let entry = decode(bytes.expose()).unwrap();
+        assert_eq!(entry.token.clock_offset(), 1200);
+        assert_eq!(entry.token.local_expiry(), 3800);
+
+        // A local clock that is ahead is not credited with extra life.
+        let bytes = encode(&key(), &token(5000).with_clock_offset(-1200), 1000);
+        assert_eq!(decode(bytes.expose()).unwrap().token.local_expiry(), 5000);
+
+        let plain = encode(&key(), &token(5000), 1000);
+        let value: Value = serde_json::from_slice(plain.expose()).unwrap();
+        assert!(value.get("clock_offset").is_none());
+    }
+
+    #[test]
+    fn implausible_clock_offset_is_damage() {
+        let bytes = encode(&key(), &token(2000), 1000);
+        let mut value: Value = serde_json::from_slice(bytes.expose()).unwrap();
+        for offset in [json!(i64::MAX), json!("1200"), json!(1.5)] {
+            value["clock_offset"] = offset;
+            let text = value.to_string();
+            assert!(
+                matches!(decode(text.as_bytes()), Err(EntryError::Damaged(_))),
+                "{text}"
+            );
+        }
     }
 
     #[test]

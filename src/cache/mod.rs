@@ -180,7 +180,8 @@ impl TokenCache {
             }
         };
 
-        let remaining = entry.token.claims().exp.saturating_sub(unix_now());
+        // Counted by the issuer's clock when the local one was found behind it at the fetch.
+        let remaining = entry.token.local_expiry().saturating_sub(unix_now());
         let min_valid_secs = i64::try_from(min_valid.as_secs()).unwrap_or(i64::MAX);
         if remaining < min_valid_secs {
             log::info!(

@@ -394,7 +394,7 @@ pub fn cache(context: &mut Context<'_>) -> Check {
         .and_then(|bytes| crate::cache::entry::decode(&bytes).ok());
     match cached {
         Some(entry) => {
-            let left = entry.token.claims().exp - unix_now();
+            let left = entry.token.local_expiry() - unix_now();
             Check::ok(format!(
                 "{} holds a token for this key and audience ({})",
                 dir.display(),

@@ -88,7 +88,8 @@ pub fn generate_id_token(
             "{url} returned a token that can't be read: {reason}"
         ))
     })?;
-    super::require_email(token, url)
+    let token = crate::clock_skew::note_on_token(token, answer.date.as_deref(), url, false);
+    super::check_identity_token(super::require_email(token, url)?, audience, url)
 }
 
 /// Requests an access token of `account` at `url`, a `generateAccessToken` URL, as the caller

@@ -87,7 +87,8 @@ impl MetadataServer {
                 "{url} returned something that is not a JWT: {reason}"
             ))
         })?;
-        super::require_email(token, &url)
+        let token = crate::clock_skew::note_on_token(token, answer.date.as_deref(), &url, false);
+        super::check_identity_token(super::require_email(token, &url)?, audience, &url)
     }
 
     /// Requests an access token of the attached service account, to impersonate another.

@@ -217,6 +217,33 @@ pub(crate) fn require_email(token: IdToken, url: &str) -> Result<IdToken> {
     Ok(token)
 }
 
+/// Checks what Google guarantees of an identity token it returns: the audience that was
+/// requested, and an expiry still ahead by the issuer's clock. A token that fails either would
+/// only be refused by IAP, so it is neither printed nor cached.
+pub(crate) fn check_identity_token(token: IdToken, audience: &str, url: &str) -> Result<IdToken> {
+    let claims = token.claims();
+    if claims.aud.as_deref() != Some(audience) {
+        return Err(Error::protocol(format!(
+            "{url} returned an identity token for audience {}, not the requested {audience}",
+            claims.aud.as_deref().map_or("(none)".to_string(), crate::token_endpoint::sanitize)
+        ))
+        .hint(format!(
+            "Google's tokens carry the audience that was asked for, so {url} does not behave like Google's: check that it is the right endpoint"
+        )));
+    }
+    let issuer_now = crate::fetch::unix_now().saturating_add(token.clock_offset());
+    if claims.exp <= issuer_now {
+        return Err(Error::protocol(format!(
+            "{url} returned an identity token that had already expired, at {}",
+            crate::output::rfc3339(claims.exp)
+        ))
+        .hint(format!(
+            "check this machine's clock, and that {url} is the right endpoint: Google's tokens are valid for an hour"
+        )));
+    }
+    Ok(token)
+}
+
 /// Returns the `type` of credentials, for messages.
 pub(crate) fn type_name(credentials: &Credentials) -> &'static str {
     match credentials {

@@ -22,6 +22,8 @@ pub struct Response {
     /// The `Metadata-Flavor` header, which a metadata server sets to `Google`.
     pub metadata_flavor: Option<String>,
     pub retry_after: Option<String>,
+    /// The `Date` header: the server's clock, to compare with the local one.
+    pub date: Option<String>,
     pub body: Secret<Vec<u8>>,
 }
 
@@ -89,6 +91,7 @@ fn read(
     let content_type = header_text(header::CONTENT_TYPE.as_str());
     let metadata_flavor = header_text("metadata-flavor");
     let retry_after = header_text(header::RETRY_AFTER.as_str());
+    let date = header_text(header::DATE.as_str());
     let body = response
         .body_mut()
         .with_config()
@@ -106,6 +109,7 @@ fn read(
         content_type,
         metadata_flavor,
         retry_after,
+        date,
         body: Secret::new(body),
     })
 }
@@ -223,6 +227,7 @@ mod tests {
             content_type: Some("application/json".into()),
             metadata_flavor: None,
             retry_after: None,
+            date: None,
             body: Secret::new(body.as_bytes().to_vec()),
         }
     }
