@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'posos-token' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'posos-token' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
-            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole run, in seconds')
             [CompletionResult]::new('--impersonate-service-account', '--impersonate-service-account', [CompletionResultType]::ParameterName, 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it')
@@ -50,8 +50,8 @@ Register-ArgumentCompleter -Native -CommandName 'posos-token' -ScriptBlock {
             break
         }
         'posos-token;inspect' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
-            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole run, in seconds')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'IAP OAuth client ID, the audience of the identity token')
@@ -66,8 +66,8 @@ Register-ArgumentCompleter -Native -CommandName 'posos-token' -ScriptBlock {
             break
         }
         'posos-token;doctor' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
-            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole run, in seconds')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'IAP OAuth client ID, the audience of the identity token')
@@ -82,8 +82,8 @@ Register-ArgumentCompleter -Native -CommandName 'posos-token' -ScriptBlock {
             break
         }
         'posos-token;cache' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
-            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole run, in seconds')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'IAP OAuth client ID, the audience of the identity token')
@@ -99,8 +99,8 @@ Register-ArgumentCompleter -Native -CommandName 'posos-token' -ScriptBlock {
             break
         }
         'posos-token;cache;clear' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
-            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole run, in seconds')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'IAP OAuth client ID, the audience of the identity token')
@@ -114,8 +114,8 @@ Register-ArgumentCompleter -Native -CommandName 'posos-token' -ScriptBlock {
             break
         }
         'posos-token;cache;path' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
-            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole run, in seconds')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'IAP OAuth client ID, the audience of the identity token')

@@ -18,8 +18,8 @@ set edit:completion:arg-completer[posos-token] = {|@words|
     }
     var completions = [
         &'posos-token'= {
-            cand -c 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
-            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
+            cand -c 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
+            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
             cand --format 'Output format'
             cand --timeout 'Bound on the whole run, in seconds'
             cand --impersonate-service-account 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it'
@@ -46,8 +46,8 @@ set edit:completion:arg-completer[posos-token] = {|@words|
             cand cache 'Manage the token cache'
         }
         &'posos-token;inspect'= {
-            cand -c 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
-            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
+            cand -c 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
+            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
             cand --timeout 'Bound on the whole run, in seconds'
             cand --ca-file 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted'
             cand --client-id 'IAP OAuth client ID, the audience of the identity token'
@@ -61,8 +61,8 @@ set edit:completion:arg-completer[posos-token] = {|@words|
             cand --help 'Print help'
         }
         &'posos-token;doctor'= {
-            cand -c 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
-            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
+            cand -c 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
+            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
             cand --timeout 'Bound on the whole run, in seconds'
             cand --ca-file 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted'
             cand --client-id 'IAP OAuth client ID, the audience of the identity token'
@@ -76,8 +76,8 @@ set edit:completion:arg-completer[posos-token] = {|@words|
             cand --help 'Print help'
         }
         &'posos-token;cache'= {
-            cand -c 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
-            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
+            cand -c 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
+            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
             cand --timeout 'Bound on the whole run, in seconds'
             cand --ca-file 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted'
             cand --client-id 'IAP OAuth client ID, the audience of the identity token'
@@ -92,8 +92,8 @@ set edit:completion:arg-completer[posos-token] = {|@words|
             cand path 'Print the cache directory'
         }
         &'posos-token;cache;clear'= {
-            cand -c 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
-            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
+            cand -c 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
+            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
             cand --timeout 'Bound on the whole run, in seconds'
             cand --ca-file 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted'
             cand --client-id 'IAP OAuth client ID, the audience of the identity token'
@@ -106,8 +106,8 @@ set edit:completion:arg-completer[posos-token] = {|@words|
             cand --help 'Print help'
         }
         &'posos-token;cache;path'= {
-            cand -c 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
-            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]'
+            cand -c 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
+            cand --credentials 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]'
             cand --timeout 'Bound on the whole run, in seconds'
             cand --ca-file 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted'
             cand --client-id 'IAP OAuth client ID, the audience of the identity token'

@@ -24,7 +24,7 @@ function __fish_posos_token_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c posos-token -n "__fish_posos_token_needs_command" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_needs_command" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_needs_command" -l format -d 'Output format' -r -f -a "token\t'The token alone'
 header\t'`Authorization: Bearer <token>`, ready for `curl -H`'
 json\t'A JSON object with the token, its expiry (RFC 3339, UTC), audience and email'"
@@ -45,7 +45,7 @@ complete -c posos-token -n "__fish_posos_token_needs_command" -s V -l version -d
 complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "inspect" -d 'Decode an identity token offline and print its header and claims (the signature is not verified)'
 complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "doctor" -d 'Check the setup step by step, ending with one real exchange at the token endpoint'
 complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "cache" -d 'Manage the token cache'
-complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l timeout -d 'Bound on the whole run, in seconds' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
@@ -53,7 +53,7 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l json
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s q -l quiet -d 'Print no warnings, only errors'
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s h -l help -d 'Print help'
-complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l timeout -d 'Bound on the whole run, in seconds' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
@@ -61,7 +61,7 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l offli
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s q -l quiet -d 'Print no warnings, only errors'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s h -l help -d 'Print help'
-complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l timeout -d 'Bound on the whole run, in seconds' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
@@ -70,14 +70,14 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not _
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s h -l help -d 'Print help'
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -f -a "clear" -d 'Remove every cached token'
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -f -a "path" -d 'Print the cache directory'
-complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l timeout -d 'Bound on the whole run, in seconds' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Print no warnings, only errors'
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
-complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: see "Credential discovery" below]' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l timeout -d 'Bound on the whole run, in seconds' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r

@@ -68,7 +68,7 @@ impl ExitCode {
                 "temporary failure: connection failed, timeout, HTTP 5xx or 429, untrusted certificate"
             }
             ExitCode::Protocol => {
-                "the server returned something unexpected: not JSON, an HTML page, no id_token"
+                "the server returned something unexpected: not JSON, an HTML page, an oversize body, no id_token, a token for another audience"
             }
             ExitCode::Refused => {
                 "Google refused the credentials: invalid_grant, unauthorized_client, HTTP 401 or 403"
@@ -86,11 +86,26 @@ impl From<ExitCode> for process::ExitCode {
     }
 }
 
-/// Returns the exit-code table as plain text for `--help` and the man page.
+/// Returns the exit-code table as plain text for `--help`, each line at most 98 columns wide,
+/// a long meaning continued under its start.
 pub fn table() -> String {
+    const WIDTH: usize = 98;
+    const INDENT: &str = "      ";
     let mut text = String::from("Exit codes:\n");
     for code in ExitCode::ALL {
-        text.push_str(&format!("  {:>2}  {}\n", code.code(), code.meaning()));
+        let mut line = format!("  {:>2} ", code.code());
+        for word in code.meaning().split(' ') {
+            if line.len() + 1 + word.len() > WIDTH && line.len() > INDENT.len() {
+                text.push_str(&line);
+                text.push('\n');
+                line = INDENT.to_string();
+            } else {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        text.push_str(&line);
+        text.push('\n');
     }
     text
 }

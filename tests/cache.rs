@@ -859,7 +859,12 @@ fn local_clock_behind_the_endpoint_shortens_cached_life() {
 
     let first = run_with(&env, &key, &[]);
     first.expect_code(0);
-    first.expect_stderr(&["warning: local clock is", "behind", "its Date header", "synchronize it"]);
+    first.expect_stderr(&[
+        "warning: local clock is",
+        "behind",
+        "its Date header",
+        "synchronize it",
+    ]);
 
     // 10 minutes left is less than --min-valid 900: fetch again.
     run_with(&env, &key, &["--min-valid", "900"]).expect_code(0);

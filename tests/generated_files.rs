@@ -13,6 +13,7 @@ use clap::CommandFactory;
 use clap_complete::{Generator, Shell};
 use posos_token::cli::{Cli, ENVIRONMENT_HELP};
 use posos_token::exit_code::ExitCode;
+use posos_token::sources::discovery::DISCOVERY_HELP;
 use roff::{Roff, bold, roman};
 
 const BIN: &str = "posos-token";
@@ -58,6 +59,7 @@ fn generated() -> BTreeMap<PathBuf, Vec<u8>> {
     pages.extend(root.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
     for page in pages {
         let has_version = page.get_version().is_some();
+        let after_help = page.get_after_help().map(|text| text.to_string());
         let man = clap_mangen::Man::new(page);
         let file_name = man.get_filename();
         let see_also: Vec<String> = page_names
@@ -71,6 +73,7 @@ fn generated() -> BTreeMap<PathBuf, Vec<u8>> {
                 &man,
                 file_name == format!("{BIN}.1"),
                 has_version,
+                after_help.as_deref(),
                 &see_also,
             ),
         );
@@ -92,12 +95,14 @@ fn fix_bash_state_labels(script: Vec<u8>) -> Vec<u8> {
 }
 
 /// Renders a man page with the sections clap_mangen makes, then EXIT STATUS, ENVIRONMENT and
-/// SEE ALSO, in the order man-pages(7) gives. The after-help text is left out because those
-/// sections carry its content.
+/// SEE ALSO, in the order man-pages(7) gives. The main page's after-help text is left out,
+/// because CREDENTIAL DISCOVERY and those sections carry its content; a subcommand's becomes
+/// NOTES.
 fn render_man_page(
     man: &clap_mangen::Man,
     is_root: bool,
     has_version: bool,
+    after_help: Option<&str>,
     see_also: &[String],
 ) -> Vec<u8> {
     let mut out = Vec::new();
@@ -111,6 +116,11 @@ fn render_man_page(
     }
 
     let mut roff = Roff::new();
+    if is_root {
+        preformatted_section(&mut roff, "CREDENTIAL DISCOVERY", DISCOVERY_HELP);
+    } else if let Some(text) = after_help {
+        preformatted_section(&mut roff, "NOTES", text);
+    }
     roff.control("SH", ["EXIT STATUS"]);
     for code in ExitCode::ALL {
         roff.control("TP", [] as [&str; 0]);
@@ -135,6 +145,16 @@ fn render_man_page(
     out
 }
 
+/// Adds a section that keeps the line breaks and indentation of `text`, as `--help` shows it.
+fn preformatted_section(roff: &mut Roff, title: &str, text: &str) {
+    roff.control("SH", [title]);
+    roff.control("nf", [] as [&str; 0]);
+    for line in text.lines() {
+        roff.text([roman(line)]);
+    }
+    roff.control("fi", [] as [&str; 0]);
+}
+
 /// Reads the variables and their meanings from the `Environment:` block of `--help`, so that
 /// the man page and `--help` have one source. A line indented past the names continues the
 /// previous meaning.
@@ -143,16 +163,15 @@ fn environment_entries() -> Vec<(String, String)> {
     for line in ENVIRONMENT_HELP.lines().skip(1) {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
-        match trimmed.split_once("  ") {
-            Some((name, meaning)) if indent <= 2 => {
-                entries.push((name.trim().to_string(), meaning.trim().to_string()));
+        if indent <= 2 {
+            // A long name stands alone, and its meaning starts on the next line.
+            let (name, meaning) = trimmed.split_once("  ").unwrap_or((trimmed, ""));
+            entries.push((name.trim().to_string(), meaning.trim().to_string()));
+        } else if let Some(last) = entries.last_mut() {
+            if !last.1.is_empty() {
+                last.1.push(' ');
             }
-            _ => {
-                if let Some(last) = entries.last_mut() {
-                    last.1.push(' ');
-                    last.1.push_str(trimmed);
-                }
-            }
+            last.1.push_str(trimmed);
         }
     }
     entries
@@ -167,6 +186,24 @@ fn environment_block_parses() {
             .any(|(name, _)| name == "GOOGLE_APPLICATION_CREDENTIALS")
     );
     assert!(entries.iter().all(|(_, meaning)| !meaning.is_empty()));
+    let names: Vec<&str> = entries.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(
+        names.contains(&"GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn after_help_fits_in_one_hundred_columns() {
+    // clap wraps longer lines at column 0, which breaks the tables' indentation.
+    let help = command().get_after_help().unwrap().to_string();
+    for line in help.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
 }
 
 #[test]
