@@ -161,7 +161,9 @@ pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> 
         .hint("check the network, or raise --timeout"),
         ureq::Error::Other(inner) => match inner.downcast::<CertificateFailure>() {
             Ok(failure) => certificate_error(&failure, url),
-            Err(other) => Error::temporary(format!("the request to {url} failed: {other}")),
+            Err(other) => {
+                Error::temporary(format!("the request to {url} failed: {other}")).hint(NETWORK_HINT)
+            }
         },
         ureq::Error::Rustls(reason) => {
             Error::temporary(format!("the TLS handshake with {url} failed: {reason}"))
@@ -178,12 +180,17 @@ pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> 
         ureq::Error::BodyExceedsLimit(_) => Error::protocol(format!(
             "the response from {url} is larger than {} KiB, so it is not a token response",
             MAX_BODY_BYTES / 1024
-        )),
-        ureq::Error::Tls(reason) => Error::temporary(format!("TLS with {url} failed: {reason}")),
-        ureq::Error::Protocol(_) => {
-            Error::protocol(format!("{url} returned something that is not valid HTTP"))
+        ))
+        .hint("check the URL; a proxy or portal may have answered in place of Google"),
+        ureq::Error::Tls(reason) => Error::temporary(format!("TLS with {url} failed: {reason}"))
+            .hint("a proxy or firewall may be interfering with TLS"),
+        ureq::Error::Protocol(_) => Error::protocol(format!(
+            "{url} returned something that is not valid HTTP"
+        ))
+        .hint("check the URL's scheme and port: an https URL must not name a plain-http port"),
+        other => {
+            Error::temporary(format!("the request to {url} failed: {other}")).hint(NETWORK_HINT)
         }
-        other => Error::temporary(format!("the request to {url} failed: {other}")),
     }
 }
 
@@ -271,7 +278,15 @@ fn io_error(err: &io::Error, url: &str, phase: Option<Phase>) -> Error {
         io::ErrorKind::ConnectionAborted => "connection aborted",
         io::ErrorKind::UnexpectedEof => "connection closed before the response was complete",
         io::ErrorKind::TimedOut => "timed out",
-        _ => return Error::temporary(format!("the request to {url} failed: {err}")),
+        // The system resolver's failure comes as an uncategorized I/O error.
+        _ if err.to_string().contains("lookup address") => {
+            return Error::temporary(format!("failed to resolve the host of {url}: {err}"))
+                .hint("check the host name in the URL and this machine's DNS; behind a proxy, set HTTPS_PROXY");
+        }
+        _ => {
+            return Error::temporary(format!("the request to {url} failed: {err}"))
+                .hint(NETWORK_HINT);
+        }
     };
     let during = phase
         .map(|p| format!(" while {}", p.describe()))
@@ -279,6 +294,9 @@ fn io_error(err: &io::Error, url: &str, phase: Option<Phase>) -> Error {
     Error::temporary(format!("failed to reach {url}: {reason}{during}"))
         .hint("check that the token endpoint is reachable from this machine")
 }
+
+/// The hint for a network failure without a more precise one.
+const NETWORK_HINT: &str = "check the network connection and any proxy settings";
 
 fn describe_timeout(phase: ureq::Timeout) -> &'static str {
     match phase {
@@ -299,6 +317,27 @@ mod tests {
     use crate::exit_code::ExitCode;
 
     const URL: &str = "https://oauth2.googleapis.com/token";
+
+    #[test]
+    fn resolver_failure_is_named_with_a_hint() {
+        let err =
+            io::Error::other("failed to lookup address information: Name or service not known");
+        let err = io_error(&err, URL, None);
+        assert_eq!(err.class(), ExitCode::Temporary);
+        assert!(
+            err.message().starts_with("failed to resolve the host of"),
+            "{}",
+            err.message()
+        );
+        assert!(err.hints()[0].contains("DNS"));
+    }
+
+    #[test]
+    fn unknown_io_failure_has_a_hint() {
+        let err = io_error(&io::Error::other("strange"), URL, None);
+        assert!(err.message().contains("strange"));
+        assert_eq!(err.hints(), [NETWORK_HINT]);
+    }
 
     #[test]
     fn network_failures_are_retryable() {

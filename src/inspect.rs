@@ -38,6 +38,9 @@ Prefer standard input: a token given as an argument is visible to other local us
 /// The claims listed first, in this order; the rest follow alphabetically.
 const LEADING_CLAIMS: [&str; 5] = ["aud", "email", "iss", "iat", "exp"];
 
+/// The last second of the year 9999: later times are shown as numbers, not dates.
+const LAST_TIME: i64 = 253_402_300_799;
+
 /// Claims that hold a NumericDate (seconds since the Unix epoch).
 const TIME_CLAIMS: [&str; 4] = ["iat", "exp", "nbf", "auth_time"];
 
@@ -146,13 +149,15 @@ fn read_stdin(deadline: Instant) -> Result<Secret<String>> {
         return Err(Error::data(format!(
             "the input on standard input is larger than {} KiB, so it is not an identity token",
             MAX_INPUT_BYTES / 1024
-        )));
+        ))
+        .hint("an identity token is about 1 KiB: pipe in the token alone, for example: posos-token | posos-token inspect"));
     }
     match std::str::from_utf8(bytes.expose()) {
         Ok(text) => Ok(Secret::new(text.to_string())),
         Err(_) => Err(Error::data(
             "the input is not a JWT: standard input is not UTF-8 text",
-        )),
+        )
+        .hint("an identity token is base64url text: pipe in the token alone, for example: posos-token | posos-token inspect")),
     }
 }
 
@@ -177,13 +182,30 @@ pub fn extract_token(input: &str) -> Result<&str> {
         return Ok(token);
     }
     match lines.as_slice() {
-        [line] => Ok(strip_bearer(line).unwrap_or(line)),
+        [line] if is_authorization_header(line) => Err(Error::data(
+            "the input is an Authorization header without a Bearer token",
+        )
+        .hint("give the line that posos-token -H prints: Authorization: Bearer <token>")),
+        [line] => Ok(unquote(strip_bearer(line).unwrap_or(line))),
         _ => Err(Error::data(format!(
             "the input is not a JWT: it has {} lines and none is an Authorization: Bearer header",
             lines.len()
         ))
         .hint("give one token, or one \"Authorization: Bearer <token>\" line")),
     }
+}
+
+fn is_authorization_header(line: &str) -> bool {
+    line.split_once(':')
+        .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
+}
+
+/// Removes one pair of matching quotes around a token copied out of JSON or a shell line.
+fn unquote(text: &str) -> &str {
+    ['"', '\'']
+        .into_iter()
+        .find_map(|quote| text.strip_prefix(quote)?.strip_suffix(quote))
+        .map_or(text, str::trim)
 }
 
 /// Returns the token of an `Authorization: Bearer <token>` line; the names are case-insensitive.
@@ -227,8 +249,9 @@ pub fn render_text(decoded: &Inspected, now: i64) -> String {
     let mut out = String::new();
     out.push_str(NOT_VERIFIED);
     out.push('\n');
-    if let Some(status) = life(&decoded.claims, now) {
-        out.push_str(&format!("Status: {status}\n"));
+    match life(&decoded.claims, now) {
+        Some(status) => out.push_str(&format!("Status: {status}\n")),
+        None => out.push_str("Status: no numeric exp claim, so the expiry is unknown\n"),
     }
 
     out.push_str("\nHeader:\n");
@@ -279,7 +302,7 @@ fn describe_value(name: &str, value: &Value, now: i64) -> String {
         .contains(&name)
         .then(|| as_seconds(value))
         .flatten();
-    if let Some(seconds) = seconds {
+    if let Some(seconds) = seconds.filter(|s| (0..=LAST_TIME).contains(s)) {
         let relative = if seconds > now {
             format!("in {}", duration(seconds - now))
         } else {
@@ -302,7 +325,9 @@ fn describe_value(name: &str, value: &Value, now: i64) -> String {
 /// Returns "expires in 41m12s" or "expired 3m ago", or `None` without a numeric `exp`.
 pub fn life(claims: &Map<String, Value>, now: i64) -> Option<String> {
     let exp = claims.get("exp").and_then(as_seconds)?;
-    Some(if exp > now {
+    Some(if exp > LAST_TIME {
+        "expires after the year 9999, which no real token does".to_string()
+    } else if exp > now {
         format!("expires in {}", duration(exp - now))
     } else {
         format!("expired {} ago", duration(now - exp))
@@ -401,6 +426,22 @@ mod tests {
         );
         assert_eq!(life(&claims(1000 - 180), 1000).unwrap(), "expired 3m ago");
         assert_eq!(life(&Map::new(), 1000), None);
+    }
+
+    #[test]
+    fn extract_explains_header_without_bearer_and_strips_quotes() {
+        for line in ["Authorization: Bearer", "Authorization: Basic abc"] {
+            let err = extract_token(line).unwrap_err();
+            assert!(err.message().contains("without a Bearer token"), "{line}");
+        }
+        assert_eq!(extract_token("\"a.b.c\"").unwrap(), "a.b.c");
+        assert_eq!(extract_token("'a.b.c'").unwrap(), "a.b.c");
+    }
+
+    #[test]
+    fn life_of_far_future_exp_is_not_a_date() {
+        let claims = json!({ "exp": 1e20 }).as_object().unwrap().clone();
+        assert!(life(&claims, 1000).unwrap().contains("after the year 9999"));
     }
 
     #[test]

@@ -43,7 +43,8 @@ fn print(rendered: &Secret<String>) -> Result<(), Error> {
         Err(err) => Err(Error::new(
             exit_code::ExitCode::Output,
             format!("failed to write to standard output: {err}"),
-        )),
+        )
+        .hint("check where standard output goes: a full disk, or a file or pipe that can't be written")),
     }
 }
 

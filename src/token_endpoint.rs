@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use ureq::http::header;
 
+use crate::credentials::service_account::DEFAULT_TOKEN_URI;
 use crate::error::{Error, Result};
 use crate::http::{self, MAX_BODY_BYTES};
 use crate::id_token::IdToken;
@@ -205,23 +206,31 @@ fn parse_json_object(answer: &Answer, token_uri: &str) -> Result<Option<Map<Stri
             answer.body.len()
         )
     };
-    match serde_json::from_slice::<Value>(&answer.body) {
-        Ok(Value::Object(object)) => Ok(Some(object)),
-        _ if answer.status != 200 => Ok(None),
-        Ok(_) => Err(Error::protocol(format!(
-            "{token_uri} returned JSON that is not an object ({})",
-            describe()
-        ))),
+    let what = match serde_json::from_slice::<Value>(&answer.body) {
+        Ok(Value::Object(object)) => return Ok(Some(object)),
+        _ if answer.status != 200 => return Ok(None),
+        _ if answer.body.iter().all(u8::is_ascii_whitespace) => "an empty body",
+        Ok(_) => "JSON that is not an object",
         Err(err) if err.classify() == serde_json::error::Category::Eof => {
-            Err(Error::protocol(format!(
-                "{token_uri} returned a body that was cut short ({})",
-                describe()
-            )))
+            "a body that was cut short"
         }
-        Err(_) => Err(Error::protocol(format!(
-            "{token_uri} returned something that is not JSON ({})",
-            describe()
-        ))),
+        Err(_) => "something that is not JSON",
+    };
+    Err(
+        Error::protocol(format!("{token_uri} returned {what} ({})", describe()))
+            .hint(not_google_hint(token_uri)),
+    )
+}
+
+/// Suggests checking the endpoint, for an answer that Google's endpoint would not give.
+fn not_google_hint(token_uri: &str) -> String {
+    if token_uri == DEFAULT_TOKEN_URI {
+        "Google's endpoint does not answer this way: a proxy or portal may have answered in its place"
+            .to_string()
+    } else {
+        format!(
+            "Google's endpoint does not answer this way: check that the key file's token_uri is {DEFAULT_TOKEN_URI}, as Posos gave it"
+        )
     }
 }
 
@@ -231,19 +240,22 @@ fn read_id_token(mut object: Map<String, Value>, token_uri: &str) -> Result<IdTo
             Error::protocol(format!(
                 "{token_uri} returned an id_token that can't be read: {reason}"
             ))
+            .hint(not_google_hint(token_uri))
         }),
         Some(_) => Err(Error::protocol(format!(
             "{token_uri} returned an id_token that is not a string"
-        ))),
+        ))
+        .hint(not_google_hint(token_uri))),
         None if object.contains_key("access_token") => Err(Error::protocol(format!(
             "{token_uri} returned an access token instead of an identity token"
         ))
         .hint(
             "the endpoint ignored target_audience; check that token_uri is Google's token endpoint",
         )),
-        None => Err(Error::protocol(format!(
-            "{token_uri} returned HTTP 200 without an id_token"
-        ))),
+        None => Err(
+            Error::protocol(format!("{token_uri} returned HTTP 200 without an id_token"))
+                .hint(not_google_hint(token_uri)),
+        ),
     }
 }
 

@@ -208,3 +208,65 @@ fn token_that_already_expired_is_not_printed() {
     outcome.expect_stderr(&["already expired", "check this machine's clock"]);
     assert!(outcome.stdout.is_empty());
 }
+
+#[test]
+fn empty_body_is_called_empty() {
+    let endpoint = TestServer::start(|_| Reply::text(200, "application/json", ""));
+
+    let outcome = run_against(&endpoint);
+
+    outcome.expect_code(76).expect_clean_failure();
+    outcome.expect_stderr(&["returned an empty body", "HTTP 200", "0 bytes", "hint:"]);
+}
+
+#[test]
+fn body_that_is_not_json_has_a_hint() {
+    let endpoint = TestServer::start(|_| Reply::text(200, "application/json", "not json!"));
+
+    let outcome = run_against(&endpoint);
+
+    outcome.expect_code(76).expect_clean_failure();
+    outcome.expect_stderr(&[
+        "something that is not JSON",
+        "token_uri",
+        "as Posos gave it",
+    ]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn full_standard_output_is_exit_74_with_a_hint() {
+    let endpoint = google_endpoint();
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+
+    // assert_cmd captures stdout, so this run uses the standard library's Command.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_posos-token"))
+        .env_remove("GCE_METADATA_HOST")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env("NO_GCE_CHECK", "true")
+        .env("POSOS_TOKEN_CACHE_DIR", env.path("cache"))
+        .arg("-c")
+        .arg(&key)
+        .stdout(full)
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(74), "{stderr}");
+    assert!(
+        stderr.contains("failed to write to standard output"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check where standard output goes"),
+        "{stderr}"
+    );
+}

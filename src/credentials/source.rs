@@ -287,11 +287,24 @@ fn read_bounded<R: Read + 'static>(
     }
 }
 
+/// Set by a caller that reports the key file's permissions itself, as `doctor` does.
+static PERMISSIONS_REPORTED_ELSEWHERE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Leaves the warning about a key file that others may read to the caller, which reports the
+/// file's permissions in its own words.
+pub fn report_permissions_elsewhere() {
+    PERMISSIONS_REPORTED_ELSEWHERE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Warns, as ssh does, when a private key file is readable by the group or by others.
 #[cfg(unix)]
 fn warn_if_readable_by_others(metadata: &std::fs::Metadata, path: &Path) {
     use std::os::unix::fs::PermissionsExt;
 
+    if PERMISSIONS_REPORTED_ELSEWHERE.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let mode = metadata.permissions().mode();
     if metadata.is_file() && mode & 0o077 != 0 {
         log::warn!(

@@ -198,6 +198,8 @@ pub struct Exchange {
 /// failed steps when any failed.
 pub fn run(cli: &Cli, args: &DoctorArgs, out: &mut dyn Write) -> Result<()> {
     crate::trust::set_ca_file(cli.ca_file.clone());
+    // The permissions step reports what the warning would repeat on stderr.
+    crate::credentials::source::report_permissions_elsewhere();
     let mut context = Context {
         cli,
         args,
