@@ -115,7 +115,7 @@ pub fn post_assertion(
         .read_to_vec()
         .map_err(|err| body_error(err, token_uri, status, content_type.as_deref(), phase()))?;
     log::debug!(
-        "POST {token_uri}: HTTP {status}, {} bytes of {} in {} ms",
+        "< body: {} bytes of {}, complete after {} ms",
         body.len(),
         content_type.as_deref().unwrap_or("no content type"),
         started.elapsed().as_millis()

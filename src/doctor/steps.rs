@@ -450,6 +450,7 @@ pub fn exchange(context: &mut Context<'_>) -> Check {
         Err(err) if err.message().contains("Check your iat and exp") => {
             Check::failed(format!("{}{after}", err.message()))
                 .hint("the endpoint rejected the assertion's times, which usually means this machine's clock is off: see the clock line")
+                .hint("a plain posos-token run then signs once more with the endpoint's time and may succeed, but every fetch pays a second round trip until the clock is fixed")
         }
         Err(err) => {
             let mut check = Check::from_error(err);

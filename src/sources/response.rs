@@ -99,7 +99,7 @@ fn read(
         .read_to_vec()
         .map_err(|err| http::transport_error(err, url))?;
     log::debug!(
-        "{method} {url}: HTTP {status}, {} bytes of {} in {} ms",
+        "< body of {method} {url}: {} bytes of {}, complete after {} ms",
         body.len(),
         content_type.as_deref().unwrap_or("no content type"),
         started.elapsed().as_millis()
