@@ -193,9 +193,9 @@ fn after_help() -> String {
     )
 }
 
-/// Returns an error when an argument holds private key material: a PEM block, or a key file's
-/// JSON. clap would quote such an argument whole in its usage error, and that message often
-/// ends up in a CI log; this one names only the argument's position.
+/// Returns an error when an argument contains private key material: a PEM block, or a key
+/// file's JSON. clap would quote such an argument whole in its usage error, which often ends up
+/// in a CI log, so this error names only the argument's position.
 pub fn refuse_key_material(args: impl IntoIterator<Item = OsString>) -> Result<(), Error> {
     for (position, arg) in args.into_iter().enumerate().skip(1) {
         let text = arg.to_string_lossy();
@@ -307,7 +307,7 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
-    fn service_account_must_be_an_email_or_unique_id() {
+    fn service_account_email_or_unique_id() {
         assert!(parse_service_account("t@p.iam.gserviceaccount.com").is_ok());
         assert!(parse_service_account("123456789012345678901").is_ok());
         for value in ["notanemail", "@p.iam", "t@nodot", "", "t@p.iam/x"] {
@@ -316,7 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn resource_url_is_https_or_loopback_http() {
+    fn resource_url_https_or_loopback() {
         assert!(parse_resource_url("https://api.example.com/").is_ok());
         assert!(parse_resource_url("http://127.0.0.1:8080/").is_ok());
         assert!(parse_resource_url("http://[::1]/").is_ok());
@@ -326,14 +326,14 @@ mod tests {
     }
 
     #[test]
-    fn huge_min_valid_is_called_too_long() {
+    fn min_valid_huge_number() {
         let err = parse_min_valid("99999999999999999999").unwrap_err();
         assert!(err.contains("3600"), "{err}");
         assert!(parse_min_valid("1.5").unwrap_err().contains("whole number"));
     }
 
     #[test]
-    fn key_material_in_arguments_is_refused() {
+    fn key_material_argument_rejected() {
         let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
         assert!(refuse_key_material(args(&["posos-token", "-c", "key.json"])).is_ok());
         let err = refuse_key_material(args(&[

@@ -429,7 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn extract_explains_header_without_bearer_and_strips_quotes() {
+    fn extract_bearerless_header_and_quotes() {
         for line in ["Authorization: Bearer", "Authorization: Basic abc"] {
             let err = extract_token(line).unwrap_err();
             assert!(err.message().contains("without a Bearer token"), "{line}");
@@ -439,7 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn life_of_far_future_exp_is_not_a_date() {
+    fn life_exp_after_year_9999() {
         let claims = json!({ "exp": 1e20 }).as_object().unwrap().clone();
         assert!(life(&claims, 1000).unwrap().contains("after the year 9999"));
     }

@@ -71,9 +71,9 @@ pub fn decide(
     Decision::RetryAfter(wait)
 }
 
-/// Applies the policy after failed attempt number `attempts`: sleeps and counts one more of
-/// `retries` when another attempt is allowed, or returns the failure to report, which says
-/// how many attempts were made and, when time ran out, why.
+/// Applies the policy after failed attempt number `attempts`. When another attempt is allowed,
+/// sleeps and adds one to `retries`; otherwise returns the failure to report, with the number
+/// of attempts and, when time ran out, the reason.
 pub fn wait_or_give_up(
     err: Error,
     attempts: u32,
@@ -229,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn failure_that_would_repeat_is_returned_at_once() {
+    fn wait_or_give_up_permanent_failure() {
         let mut retries = 0;
         let deadline = Instant::now() + LOTS;
         let err = wait_or_give_up(
@@ -245,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn no_time_left_says_why() {
+    fn wait_or_give_up_no_time_left() {
         let mut retries = 0;
         let deadline = Instant::now() + Duration::from_secs(5);
         let err = wait_or_give_up(

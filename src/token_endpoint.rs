@@ -222,7 +222,7 @@ fn parse_json_object(answer: &Answer, token_uri: &str) -> Result<Option<Map<Stri
     )
 }
 
-/// Suggests checking the endpoint, for an answer that Google's endpoint would not give.
+/// Returns the hint for a response that Google's endpoint never sends.
 fn not_google_hint(token_uri: &str) -> String {
     if token_uri == DEFAULT_TOKEN_URI {
         "Google's endpoint does not answer this way: a proxy or portal may have answered in its place"

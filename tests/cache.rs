@@ -837,7 +837,7 @@ fn fifty_parallel_runs_half_refreshing_succeed() {
 }
 
 #[test]
-fn local_clock_behind_the_endpoint_shortens_cached_life() {
+fn clock_behind_shortens_cached_life() {
     // The endpoint's clock is 20 minutes ahead of this machine's, and its token has 10 minutes
     // of life left by that clock. By the local clock alone it would seem to have 30.
     let skew = 1200;

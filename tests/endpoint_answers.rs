@@ -169,7 +169,7 @@ fn redirect_is_not_followed() {
 }
 
 #[test]
-fn token_for_another_audience_is_not_printed_or_cached() {
+fn token_for_other_audience_rejected() {
     let endpoint = TestServer::start(|_| {
         Reply::json(
             200,
@@ -194,7 +194,7 @@ fn token_for_another_audience_is_not_printed_or_cached() {
 }
 
 #[test]
-fn token_that_already_expired_is_not_printed() {
+fn expired_token_rejected() {
     let endpoint = TestServer::start(|_| {
         Reply::json(
             200,
@@ -210,7 +210,7 @@ fn token_that_already_expired_is_not_printed() {
 }
 
 #[test]
-fn empty_body_is_called_empty() {
+fn empty_body_named() {
     let endpoint = TestServer::start(|_| Reply::text(200, "application/json", ""));
 
     let outcome = run_against(&endpoint);
@@ -220,7 +220,7 @@ fn empty_body_is_called_empty() {
 }
 
 #[test]
-fn body_that_is_not_json_has_a_hint() {
+fn non_json_body_hint() {
     let endpoint = TestServer::start(|_| Reply::text(200, "application/json", "not json!"));
 
     let outcome = run_against(&endpoint);
@@ -235,7 +235,7 @@ fn body_that_is_not_json_has_a_hint() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn full_standard_output_is_exit_74_with_a_hint() {
+fn full_stdout_exits_74() {
     let endpoint = google_endpoint();
     let env = TestEnv::new();
     let key = env.key_file("service-account.json", &endpoint.url("/token"));

@@ -164,7 +164,7 @@ fn environment_entries() -> Vec<(String, String)> {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
         if indent <= 2 {
-            // A long name stands alone, and its meaning starts on the next line.
+            // A long name is alone on its line, and its meaning starts on the next line.
             let (name, meaning) = trimmed.split_once("  ").unwrap_or((trimmed, ""));
             entries.push((name.trim().to_string(), meaning.trim().to_string()));
         } else if let Some(last) = entries.last_mut() {
@@ -194,7 +194,7 @@ fn environment_block_parses() {
 }
 
 #[test]
-fn after_help_fits_in_one_hundred_columns() {
+fn after_help_width() {
     // clap wraps longer lines at column 0, which breaks the tables' indentation.
     let help = command().get_after_help().unwrap().to_string();
     for line in help.lines() {

@@ -396,7 +396,7 @@ fn iam_credentials_retries_transient_failures() {
 }
 
 #[test]
-fn iam_credentials_that_stays_unavailable_is_temporary() {
+fn iam_credentials_unavailable_exits_75() {
     let endpoint = google_endpoint();
     let iam = TestServer::start(|_| {
         api_error(503, "UNAVAILABLE", "The service is currently unavailable.")

@@ -32,7 +32,7 @@ mod unix {
     }
 
     #[test]
-    fn warning_fires_for_variable_and_once_in_doctor() {
+    fn warning_for_variable_and_doctor() {
         let endpoint = google_endpoint();
         let env = TestEnv::new();
         let key = readable_key(&env, &endpoint, 0o640);
@@ -43,7 +43,7 @@ mod unix {
         from_variable
             .expect_code(0)
             .expect_stderr(&[WARNING, "0640"]);
-        // doctor says it in its permissions step, so stderr does not repeat it.
+        // doctor reports it in its permissions step, so stderr does not repeat it.
         doctor.expect_code(0);
         assert!(!doctor.stderr.contains(WARNING), "{}", doctor.stderr);
         assert!(doctor.stdout.contains("mode 0640"), "{}", doctor.stdout);

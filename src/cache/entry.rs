@@ -154,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn clock_offset_round_trips_and_shortens_local_life() {
+    fn clock_offset_round_trip() {
         let bytes = encode(&key(), &token(5000).with_clock_offset(1200), 1000);
         let entry = decode(bytes.expose()).unwrap();
         assert_eq!(entry.token.clock_offset(), 1200);

@@ -27,10 +27,10 @@ pub struct Response {
     pub body: Secret<Vec<u8>>,
 }
 
-/// Sends the request that `attempt` builds and sends, again while the failure may pass: a
-/// transport failure other than a certificate error, HTTP 408, 429, 500, 502, 503 or 504, or
-/// one of Google's error codes for trouble on its side. Waits follow [`crate::retry`] and
-/// `Retry-After`, within `deadline`. Returns the first response of any other kind.
+/// Calls `attempt`, which builds and sends the request, again after each transient failure.
+/// Transient failures are transport failures other than certificate errors, HTTP 408, 429,
+/// 500, 502, 503 and 504, and Google's error codes for trouble on its side. Waits follow
+/// [`crate::retry`] and `Retry-After`, within `deadline`. Returns the first other response.
 pub fn with_retries(
     url: &str,
     deadline: Instant,
