@@ -160,6 +160,17 @@ proptest! {
     }
 
     #[test]
+    fn cache_entry_any_clock_offset(offset in prop_oneof![any::<i64>().prop_map(serde_json::Value::from), json_value()]) {
+        let mut value: serde_json::Value = serde_json::from_str(&valid_entry()).unwrap();
+        value["clock_offset"] = offset;
+        if let Ok(entry) = posos_token::cache::entry::decode(value.to_string().as_bytes()) {
+            // The offset is bounded, so the expiry the cache compares with the clock is valid.
+            let _ = entry.token.local_expiry();
+            prop_assert!(entry.token.clock_offset().unsigned_abs() <= 10 * 366 * 86_400);
+        }
+    }
+
+    #[test]
     fn retry_after_arbitrary_text(text in ".{0,80}", now in 0u64..=4_102_444_800) {
         let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
         let _ = posos_token::retry::parse_retry_after(&text, now);
