@@ -873,3 +873,35 @@ fn clock_behind_shortens_cached_life() {
     run_with(&env, &key, &["--min-valid", "300"]).expect_code(0);
     assert_eq!(endpoint.hits(), 2);
 }
+
+#[cfg(unix)]
+#[test]
+fn shared_open_directory_is_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let endpoint = google_endpoint();
+    let env = TestEnv::new();
+    let key = env.key_file("service-account.json", &endpoint.url("/token"));
+    let cache = env.path("cache");
+    fs::create_dir(&cache).unwrap();
+    fs::write(cache.join("someone-elses-file"), "x").unwrap();
+    fs::set_permissions(&cache, fs::Permissions::from_mode(0o1777)).unwrap();
+
+    let first = run_with(&env, &key, &[]);
+    let second = run_with(&env, &key, &[]);
+
+    first.expect_code(0);
+    first.expect_stderr(&[
+        "not using the token cache",
+        "mode 1777",
+        "leaves its mode alone",
+    ]);
+    second.expect_code(0);
+    assert_eq!(endpoint.hits(), 2, "the shared directory is not used");
+    let mode = fs::metadata(&cache).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o1777);
+    assert_eq!(
+        fs::read_dir(&cache).unwrap().count(),
+        1,
+        "nothing was written"
+    );
+}

@@ -64,8 +64,10 @@ fn create_dir(dir: &Path) -> Result<(), Problem> {
     }
 }
 
-/// Removes any access of group and others from an existing directory, and keeps the owner's
-/// bits, so that a directory the user made read-only stays read-only.
+/// Removes any access of group and others from an existing directory that holds only cache
+/// files, and keeps the owner's bits, so that a directory the user made read-only stays
+/// read-only. A directory open to others that holds other files too, such as /tmp, is left as
+/// it is and not used: changing its mode would break the other programs that use it.
 fn restrict_dir_mode(dir: &Path) -> Result<(), Problem> {
     #[cfg(unix)]
     {
@@ -74,12 +76,37 @@ fn restrict_dir_mode(dir: &Path) -> Result<(), Problem> {
             .map_err(|err| format!("can't read {}: {err}", dir.display()))?;
         let mode = metadata.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
+            if !holds_only_cache_files(dir)? {
+                return Err(format!(
+                    "{} has mode {mode:04o}, so other users can reach it, and it holds other files, so posos-token leaves its mode alone; set POSOS_TOKEN_CACHE_DIR to a directory of its own",
+                    dir.display()
+                ));
+            }
             set_mode(dir, mode & 0o700)?;
+            log::info!(
+                "changed the mode of the cache directory {} from {mode:04o} to {:04o}",
+                dir.display(),
+                mode & 0o700
+            );
         }
     }
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// Returns whether every entry of `dir` is a file that the token cache writes.
+#[cfg(unix)]
+fn holds_only_cache_files(dir: &Path) -> Result<bool, Problem> {
+    let entries =
+        fs::read_dir(dir).map_err(|err| format!("can't list {}: {err}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|err| format!("can't list {}: {err}", dir.display()))?;
+        if !super::is_cache_file(&entry.file_name().to_string_lossy()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Sets `mode` explicitly, because the umask changes what a create call asks for.

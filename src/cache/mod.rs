@@ -299,7 +299,7 @@ fn clear_error(path: &Path, err: &std::io::Error) -> Error {
 
 /// Tells the files this tool writes: `<64 hex digits>.json`, `<64 hex digits>.lock`, and
 /// temporary files `.<64 hex digits>.json.<pid>.<nanoseconds>.tmp`.
-fn is_cache_file(name: &str) -> bool {
+pub(crate) fn is_cache_file(name: &str) -> bool {
     let is_stem = |stem: &str| stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit());
     if let Some(rest) = name.strip_prefix('.') {
         return rest.ends_with(".tmp") && rest.get(..64).is_some_and(is_stem);
