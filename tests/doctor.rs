@@ -487,3 +487,144 @@ fn symlinked_cache_directory_is_a_warning() {
     outcome.expect_code(0);
     assert_step(&outcome, "cache", "warning", &["symbolic link"]);
 }
+
+mod other_sources {
+    use super::*;
+    use common::google_apis::*;
+
+    const ATTACHED_ACCOUNT: &str = "vm-account@example-project.iam.gserviceaccount.com";
+    /// The access token that the common token endpoint gives for an assertion with `scope`.
+    const KEY_ACCESS_TOKEN: &str = "ya29.test-access-token";
+
+    #[test]
+    fn metadata_server_exchange_is_checked() {
+        let server = metadata_server(ATTACHED_ACCOUNT, true);
+        let env = TestEnv::new();
+
+        let outcome = run(env
+            .command()
+            .arg("doctor")
+            .env("GCE_METADATA_HOST", format!("127.0.0.1:{}", server.port())));
+
+        outcome.expect_code(0);
+        assert_step(
+            &outcome,
+            "exchange",
+            "ok",
+            &["the metadata server at 127.0.0.1"],
+        );
+        assert_step(&outcome, "clock", "skipped", &["key file's exchange"]);
+        assert_step(
+            &outcome,
+            "identity token",
+            "ok",
+            &[ATTACHED_ACCOUNT, CLIENT_ID],
+        );
+        assert_eq!(server.hits(), 1);
+    }
+
+    #[test]
+    fn silent_metadata_server_fails_exchange() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let env = TestEnv::new();
+
+        let outcome = run(env
+            .command()
+            .args(["doctor", "--timeout", "2"])
+            .env("GCE_METADATA_HOST", format!("127.0.0.1:{port}")));
+
+        outcome.expect_code(1);
+        assert_step(
+            &outcome,
+            "exchange",
+            "failed",
+            &[&format!("127.0.0.1:{port}")],
+        );
+        assert_step(&outcome, "identity token", "skipped", &[]);
+    }
+
+    #[test]
+    fn impersonation_is_what_doctor_checks() {
+        let endpoint = google_endpoint();
+        let iam = iam_credentials(&[KEY_ACCESS_TOKEN]);
+        let env = TestEnv::new();
+        let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+        let outcome = run(env
+            .command()
+            .args([
+                "--impersonate-service-account",
+                TARGET_ACCOUNT,
+                "doctor",
+                "-c",
+            ])
+            .arg(&key)
+            .env("POSOS_IAM_CREDENTIALS_URL", iam.url("")));
+
+        outcome.expect_code(0);
+        assert_step(
+            &outcome,
+            "exchange",
+            "ok",
+            &["impersonation of", TARGET_ACCOUNT],
+        );
+        assert_step(&outcome, "identity token", "ok", &[TARGET_ACCOUNT]);
+        assert_eq!(iam.hits(), 1);
+    }
+
+    #[test]
+    fn impersonation_refusal_fails_doctor() {
+        let endpoint = google_endpoint();
+        let iam = iam_credentials(&[KEY_ACCESS_TOKEN]);
+        let env = TestEnv::new();
+        let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+        let outcome = run(env
+            .command()
+            .args([
+                "--impersonate-service-account",
+                DENIED_ACCOUNT,
+                "doctor",
+                "-c",
+            ])
+            .arg(&key)
+            .env("POSOS_IAM_CREDENTIALS_URL", iam.url("")));
+
+        outcome.expect_code(1);
+        assert_step(&outcome, "exchange", "failed", &["HTTP 403"]);
+        assert!(
+            outcome
+                .stdout
+                .contains("iam.serviceAccounts.getOpenIdToken"),
+            "{}",
+            outcome.stdout
+        );
+        assert_no_secrets(&outcome, Some(&endpoint));
+    }
+
+    #[test]
+    fn stdin_credentials_are_read_once() {
+        let endpoint = google_endpoint();
+        let iam = iam_credentials(&[KEY_ACCESS_TOKEN]);
+        let env = TestEnv::new();
+        let key = env.key_file("service-account.json", &endpoint.url("/token"));
+
+        let outcome = run(env
+            .command()
+            .args([
+                "--impersonate-service-account",
+                TARGET_ACCOUNT,
+                "doctor",
+                "-c",
+                "-",
+            ])
+            .env("POSOS_IAM_CREDENTIALS_URL", iam.url(""))
+            .pipe_stdin(&key)
+            .unwrap());
+
+        outcome.expect_code(0);
+        assert_step(&outcome, "exchange", "ok", &[TARGET_ACCOUNT]);
+    }
+}

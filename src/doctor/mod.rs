@@ -178,12 +178,18 @@ pub struct Context<'a> {
     pub key: Option<ServiceAccountKey>,
     /// The token endpoint's response, once the exchange got one.
     pub exchange: Option<Exchange>,
+    /// Set when the identity token comes from a source other than a service-account key
+    /// exchanged directly: the metadata server, or credentials of another type.
+    pub other_source: bool,
 }
 
 /// The result of the one exchange at the token endpoint.
 pub struct Exchange {
-    /// The URL posted to.
+    /// The URL posted to, or a description of the credential source that was used.
     pub token_uri: String,
+    /// Whether the token came through the credential source's own requests, whose `Date`
+    /// headers are not kept, rather than from one POST to a token endpoint.
+    pub through_source: bool,
     /// The HTTP status.
     pub status: u16,
     /// The `Date` header, as sent.
@@ -209,6 +215,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs, out: &mut dyn Write) -> Result<()> {
         fields: None,
         key: None,
         exchange: None,
+        other_source: false,
     };
 
     let mut failed = Vec::new();

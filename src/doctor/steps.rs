@@ -49,6 +49,7 @@ pub fn credentials(context: &mut Context<'_>) -> Check {
         Found::File(origin) => origin,
         // The checks that follow read a key file; the metadata server has none to check.
         Found::MetadataServer(server) => {
+            context.other_source = true;
             return Check::ok(format!(
                 "no key file: the metadata server at {} ({}) provides the identity token",
                 server.host, server.reason
@@ -139,10 +140,13 @@ pub fn key_file(context: &mut Context<'_>) -> Check {
                 {
                     Check::from_error(&crate::sources::user_credentials_error(origin))
                 }
-                Ok(other) => Check::ok(format!(
-                    "{} credentials; the key checks below apply to service-account keys only",
-                    crate::sources::type_name(&other)
-                )),
+                Ok(other) => {
+                    context.other_source = true;
+                    Check::ok(format!(
+                        "{} credentials; the key checks below apply to service-account keys only",
+                        crate::sources::type_name(&other)
+                    ))
+                }
             };
         }
     };
@@ -417,6 +421,10 @@ pub fn exchange(context: &mut Context<'_>) -> Check {
     if context.args.offline {
         return Check::skipped("--offline: no request sent");
     }
+    let impersonating = context.cli.impersonate_service_account.is_some();
+    if context.other_source || (impersonating && context.key.is_some()) {
+        return exchange_through_source(context);
+    }
     let Some(key) = &context.key else {
         return Check::skipped(NEEDS_KEY);
     };
@@ -460,8 +468,68 @@ pub fn exchange(context: &mut Context<'_>) -> Check {
     };
     context.exchange = Some(Exchange {
         token_uri: key.token_uri.clone(),
+        through_source: false,
         status: answer.status,
         date: answer.date.clone(),
+        received_at: unix_now(),
+        token,
+    });
+    check
+}
+
+/// Gets the identity token the way a normal run does, for the sources whose requests are not
+/// one exchange at a token endpoint: the metadata server, impersonation and federation.
+fn exchange_through_source(context: &mut Context<'_>) -> Check {
+    let cli = context.cli;
+    let deadline = context.deadline;
+    let impersonation =
+        cli.impersonate_service_account
+            .as_ref()
+            .map(|account| crate::sources::Impersonation {
+                account: account.clone(),
+                delegates: cli.delegates.clone(),
+            });
+    let started = Instant::now();
+    let mut via = String::from("the credential source");
+    // The credentials step already read the file, or standard input, which can't be read twice.
+    let loaded = match (&context.origin, &context.bytes) {
+        (Some(origin), Some(bytes)) => {
+            credentials::parse(bytes, origin).map(|credentials| crate::sources::Source::File {
+                origin: origin.clone(),
+                credentials,
+            })
+        }
+        _ => discovery::discover_from_environment(cli.credentials.as_deref())
+            .and_then(|found| crate::sources::load(found, deadline)),
+    };
+    let token = loaded.and_then(|source| {
+        via = match (&impersonation, &source) {
+            (Some(target), _) => format!("impersonation of {}", target.account),
+            (None, crate::sources::Source::MetadataServer(server)) => {
+                format!("the metadata server at {}", server.host)
+            }
+            (None, crate::sources::Source::File { credentials, .. }) => {
+                format!("the {} credentials", crate::sources::type_name(credentials))
+            }
+        };
+        crate::sources::identity_token(source, impersonation.as_ref(), &cli.client_id, deadline)
+    });
+    let elapsed = started.elapsed().as_millis();
+    let check = match &token {
+        Ok(_) => Check::ok(format!(
+            "got an identity token through {via} in {elapsed} ms"
+        )),
+        Err(err) => {
+            let mut check = Check::from_error(err);
+            check.summary.push_str(&format!(" (after {elapsed} ms)"));
+            check
+        }
+    };
+    context.exchange = Some(Exchange {
+        token_uri: via,
+        through_source: true,
+        status: if token.is_ok() { 200 } else { 0 },
+        date: None,
         received_at: unix_now(),
         token,
     });
@@ -473,6 +541,11 @@ pub fn clock(context: &mut Context<'_>) -> Check {
     let Some(exchange) = &context.exchange else {
         return Check::skipped("needs an answer from the token endpoint");
     };
+    if exchange.through_source {
+        return Check::skipped(
+            "compared only on a key file's exchange at its token endpoint; a skewed clock would fail the exchange step",
+        );
+    }
     let Some(date) = &exchange.date else {
         return Check::warning(format!(
             "{} sent no Date header, so the clock can't be compared",
