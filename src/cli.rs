@@ -193,20 +193,28 @@ fn after_help() -> String {
     )
 }
 
-/// Returns an error when an argument contains private key material: a PEM block, or a key
-/// file's JSON. clap would quote such an argument whole in its usage error, which often ends up
-/// in a CI log, so this error names only the argument's position.
+/// Returns an error when an argument contains a credential secret: a PEM block, the JSON of a
+/// credentials file, or a refresh token. clap would quote such an argument whole in its usage
+/// error, which often ends up in a CI log, so this error names only the argument's position.
 pub fn refuse_key_material(args: impl IntoIterator<Item = OsString>) -> Result<(), Error> {
     for (position, arg) in args.into_iter().enumerate().skip(1) {
         let text = arg.to_string_lossy();
-        if text.contains("PRIVATE KEY-----") || text.contains("\"private_key\"") {
-            return Err(Error::new(
-                ExitCode::Usage,
-                format!("argument {position} holds private key material, not an option or a path"),
-            )
-            .hint("pass the key file's path with --credentials FILE, or its JSON on standard input with --credentials -")
-            .hint("the argument is not shown here, so that the key stays out of logs; remove it from the command line and from the shell history"));
-        }
+        let what = if text.contains("PRIVATE KEY-----") || text.contains("\"private_key\"") {
+            "private key material"
+        } else if text.contains("\"refresh_token\"") || text.contains("\"client_secret\"") {
+            "the JSON of user credentials, with their refresh token"
+        } else if text.trim_start().starts_with("1//") {
+            // Google's refresh tokens start with "1//".
+            "what looks like a refresh token"
+        } else {
+            continue;
+        };
+        return Err(Error::new(
+            ExitCode::Usage,
+            format!("argument {position} holds {what}, not an option or a path"),
+        )
+        .hint("pass the credentials file's path with --credentials FILE, or its JSON on standard input with --credentials -")
+        .hint("the argument is not shown here, so that the secret stays out of logs; remove it from the command line and from the shell history"));
     }
     Ok(())
 }
@@ -266,6 +274,13 @@ fn parse_client_id(value: &str) -> Result<String, String> {
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(
             "the client ID contains whitespace; copy it again without spaces or newlines".into(),
+        );
+    }
+    // An audience is a client ID or a URL, so JSON punctuation means something else was pasted.
+    if value.contains(['{', '}', '"']) {
+        return Err(
+            "the client ID contains { } or \", so it is not a client ID; give the IAP OAuth client ID, such as NUMBER-ID.apps.googleusercontent.com"
+                .into(),
         );
     }
     Ok(value.to_string())
@@ -345,6 +360,24 @@ mod tests {
         assert_eq!(err.class(), ExitCode::Usage);
         assert!(err.message().starts_with("argument 2 "));
         assert!(!err.message().contains("MIIE"));
+
+        let user_json = r#"{"type": "authorized_user", "refresh_token": "1//x"}"#;
+        for arg in [user_json, "1//0gsecret"] {
+            let err = refuse_key_material(args(&["posos-token", arg])).unwrap_err();
+            assert!(
+                err.message().starts_with("argument 1 "),
+                "{}",
+                err.message()
+            );
+            assert!(!err.message().contains("1//"), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn client_id_rejects_json() {
+        assert!(parse_client_id(r#"{"a": 1}"#).is_err());
+        assert!(parse_client_id("https://api.example.com").is_ok());
+        assert!(parse_client_id(DEFAULT_CLIENT_ID).is_ok());
     }
 
     #[test]

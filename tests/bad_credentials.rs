@@ -121,29 +121,44 @@ fn key_material_in_arguments_is_not_echoed() {
         .as_str()
         .unwrap()
         .to_string();
-    let arguments: [&[&str]; 5] = [
-        &["--credentials", &json],
-        &["-c", &pem],
-        &["doctor", "--credentials", &json],
-        &[&json],
-        &["inspect", &pem],
+    let user_json = r#"{"type": "authorized_user", "client_secret": "user-secret", "refresh_token": "1//user-refresh"}"#;
+    let arguments: [(&[&str], &str); 8] = [
+        (&["--credentials", &json], "private key material"),
+        (&["-c", &pem], "private key material"),
+        (&["doctor", "--credentials", &json], "private key material"),
+        (&[&json], "private key material"),
+        (&["inspect", &pem], "private key material"),
+        (&["--credentials", user_json], "user credentials"),
+        (&[user_json], "user credentials"),
+        (&["1//user-refresh"], "refresh token"),
     ];
-    for args in arguments {
+    for (args, what) in arguments {
         let outcome = run(env.command().args(args));
         // clap would quote the argument whole in a usage error; this message does not.
         outcome.expect_code(2).expect_clean_failure();
-        outcome.expect_stderr(&["holds private key material", "--credentials -"]);
+        outcome.expect_stderr(&[what, "--credentials -"]);
         assert_no_key_material(&outcome);
         assert!(!outcome.stderr.contains(CLIENT_EMAIL), "{}", outcome.stderr);
+        assert!(
+            !outcome.stderr.contains("user-secret"),
+            "{}",
+            outcome.stderr
+        );
+        assert!(
+            !outcome.stderr.contains("user-refresh"),
+            "{}",
+            outcome.stderr
+        );
     }
 }
 
 #[test]
 fn other_text_in_credentials_flag_is_not_echoed() {
     let env = TestEnv::new();
-    let user_json = r#"{"type": "authorized_user", "refresh_token": "1//secret-refresh"}"#;
+    let federation_json =
+        r#"{"type": "external_account", "audience": "//iam.googleapis.com/secret-pool"}"#;
     for (value, phrase) in [
-        (user_json, "holds JSON text"),
+        (federation_json, "holds JSON text"),
         ("first line\nsecond line", "holds text of several lines"),
     ] {
         for command in [&[][..], &["doctor"][..]] {
@@ -153,7 +168,7 @@ fn other_text_in_credentials_flag_is_not_echoed() {
             let output = format!("{}{}", outcome.stdout, outcome.stderr);
             assert!(output.contains(phrase), "{command:?} {phrase}: {output}");
             assert!(output.contains("--credentials -"), "{command:?}: {output}");
-            assert!(!output.contains("secret-refresh"), "{command:?}: {output}");
+            assert!(!output.contains("secret-pool"), "{command:?}: {output}");
             assert!(!output.contains("second line"), "{command:?}: {output}");
         }
     }
