@@ -17,27 +17,35 @@ pub const DEFAULT_CLIENT_ID: &str =
 /// The environment variables the tool reads, for `--help` and the man page.
 pub const ENVIRONMENT_HELP: &str = "\
 Environment:
-  GOOGLE_APPLICATION_CREDENTIALS  path of the key file, when --credentials is not given
-  POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is not given
-  HTTPS_PROXY, https_proxy        proxy for https requests (curl's order: HTTPS_PROXY,
-                                  https_proxy, ALL_PROXY)
+  GOOGLE_APPLICATION_CREDENTIALS  path of the key file, when --credentials is
+                                  not given
+  POSOS_CLIENT_ID                 the IAP OAuth client ID, when --client-id is
+                                  not given
+  HTTPS_PROXY, https_proxy        proxy for https requests (curl's order:
+                                  HTTPS_PROXY, https_proxy, ALL_PROXY)
   ALL_PROXY, all_proxy            proxy when HTTPS_PROXY is not set
   NO_PROXY, no_proxy              hosts reached directly, bypassing the proxy
-  CLOUDSDK_CONFIG                 gcloud's configuration directory, which holds
-                                  application_default_credentials.json
-  GCE_METADATA_HOST               host[:port] of the metadata server; never reached through a proxy
-  NO_GCE_CHECK                    true: don't detect Google Cloud to use its metadata server
+  CLOUDSDK_CONFIG                 gcloud's configuration directory, which
+                                  holds application_default_credentials.json
+  GCE_METADATA_HOST               host[:port] of the metadata server; never
+                                  reached through a proxy
+  NO_GCE_CHECK                    true: don't detect Google Cloud to use its
+                                  metadata server
   POSOS_IMPERSONATE_SERVICE_ACCOUNT
                                   the service account to impersonate, when
                                   --impersonate-service-account is not given
   POSOS_IAM_CREDENTIALS_URL       base URL of the IAM Credentials API
-                                  [default: https://iamcredentials.googleapis.com]
+                                  [default:
+                                  https://iamcredentials.googleapis.com]
   GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES
-                                  1: allow an external_account file to run its executable source
+                                  1: allow an external_account file to run its
+                                  executable source
   SSL_CERT_FILE                   extra PEM bundle of trusted CA certificates
-  SSL_CERT_DIR                    extra directories of trusted CA certificates (PEM files)
-  POSOS_TOKEN_CACHE_DIR           token cache directory [default: $XDG_CACHE_HOME/posos-token,
-                                  else ~/.cache/posos-token on Linux]";
+  SSL_CERT_DIR                    extra directories of trusted CA certificates
+                                  (PEM files)
+  POSOS_TOKEN_CACHE_DIR           token cache directory [default:
+                                  $XDG_CACHE_HOME/posos-token, else
+                                  ~/.cache/posos-token on Linux]";
 
 /// Print a Google-signed identity token for the Posos API, made from a service-account key.
 ///

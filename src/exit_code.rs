@@ -68,7 +68,7 @@ impl ExitCode {
                 "temporary failure: connection failed, timeout, HTTP 5xx or 429, untrusted certificate"
             }
             ExitCode::Protocol => {
-                "the server returned something unexpected: not JSON, an HTML page, an oversize body, no id_token, a token for another audience"
+                "the server returned something unexpected: not JSON, an HTML page, an oversize body, no id_token, a token for another audience or already expired"
             }
             ExitCode::Refused => {
                 "Google refused the credentials: invalid_grant, unauthorized_client, HTTP 401 or 403"
@@ -86,10 +86,11 @@ impl From<ExitCode> for process::ExitCode {
     }
 }
 
-/// Returns the exit-code table as plain text for `--help`, each line at most 98 columns wide,
-/// a long meaning continued under its start.
+/// Returns the exit-code table as plain text for `--help`, each line at most 78 columns wide,
+/// so that clap does not wrap it again in an 80-column terminal. A long meaning continues
+/// under its start.
 pub fn table() -> String {
-    const WIDTH: usize = 98;
+    const WIDTH: usize = 78;
     const INDENT: &str = "      ";
     let mut text = String::from("Exit codes:\n");
     for code in ExitCode::ALL {
@@ -138,6 +139,6 @@ mod tests {
         for code in ExitCode::ALL {
             assert!(text.contains(code.meaning()), "missing {code:?}");
         }
-        assert!(table().lines().all(|line| line.len() <= 98));
+        assert!(table().lines().all(|line| line.len() <= 78));
     }
 }

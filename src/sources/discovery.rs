@@ -35,18 +35,22 @@ const SERVERLESS_MARKERS: [(&str, &str); 5] = [
 
 /// The discovery order, for `--help`, the man page and the README.
 pub const DISCOVERY_HELP: &str = "\
-Credential discovery (the first source found is used; a broken one is an error, never skipped):
+Credential discovery (the first source found is used; a broken one is an
+error, never skipped):
   1. --credentials FILE, or - for standard input
   2. GOOGLE_APPLICATION_CREDENTIALS
   3. gcloud's application-default credentials file, when it exists:
      $CLOUDSDK_CONFIG/application_default_credentials.json, else
-     ~/.config/gcloud/application_default_credentials.json (%APPDATA%\\gcloud\\... on Windows)
-  4. the metadata server at GCE_METADATA_HOST when set, else at metadata.google.internal when
-     this machine looks like Google Cloud without any network probe (Linux DMI product name
-     \"Google Compute Engine\" or \"Google\"; K_SERVICE, CLOUD_RUN_JOB, FUNCTION_TARGET,
-     FUNCTION_NAME or BUILDER_OUTPUT set). NO_GCE_CHECK=true turns this detection off.
-Credential types: service_account, authorized_user (only with --impersonate-service-account),
-impersonated_service_account, external_account (workload identity federation).";
+     ~/.config/gcloud/application_default_credentials.json
+     (%APPDATA%\\gcloud\\... on Windows)
+  4. the metadata server at GCE_METADATA_HOST when set, else at
+     metadata.google.internal when this machine looks like Google Cloud
+     without any network probe (Linux DMI product name \"Google Compute Engine\"
+     or \"Google\"; K_SERVICE, CLOUD_RUN_JOB, FUNCTION_TARGET, FUNCTION_NAME or
+     BUILDER_OUTPUT set). NO_GCE_CHECK=true turns this detection off.
+Credential types: service_account, authorized_user (only with
+--impersonate-service-account), impersonated_service_account, external_account
+(workload identity federation).";
 
 /// The credential source that discovery found.
 #[derive(Debug, Clone, PartialEq, Eq)]
