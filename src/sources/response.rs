@@ -27,6 +27,9 @@ pub struct Response {
     pub body: Secret<Vec<u8>>,
 }
 
+/// The hint for a 200 response that Google's services never send.
+const NOT_GOOGLE_HINT: &str = "Google's services do not respond this way: check the URL (from the credentials file, POSOS_IAM_CREDENTIALS_URL or GCE_METADATA_HOST), and that no proxy or portal responds in its place";
+
 /// Calls `attempt`, which builds and sends the request, again after each transient failure.
 /// Transient failures are transport failures other than certificate errors, HTTP 408, 429,
 /// 500, 502, 503 and 504, and Google's error codes for trouble on its side. Waits follow
@@ -132,15 +135,19 @@ impl Response {
 
     /// Parses a 200 response's body as a JSON object, or explains why it is not one.
     pub fn json_object(&self, url: &str) -> Result<Map<String, Value>> {
-        match serde_json::from_slice::<Value>(self.body.expose()) {
-            Ok(Value::Object(object)) => Ok(object),
-            _ => Err(Error::protocol(format!(
-                "{url} returned HTTP {} with something other than a JSON object ({}, {} bytes)",
-                self.status,
-                self.content_type.as_deref().unwrap_or("no content type"),
-                self.body.expose().len()
-            ))),
-        }
+        let body = self.body.expose();
+        let what = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(object)) => return Ok(object),
+            _ if body.iter().all(u8::is_ascii_whitespace) => "an empty body",
+            _ => "something other than a JSON object",
+        };
+        Err(Error::protocol(format!(
+            "{url} returned HTTP {} with {what} ({}, {} bytes)",
+            self.status,
+            self.content_type.as_deref().unwrap_or("no content type"),
+            body.len()
+        ))
+        .hint(NOT_GOOGLE_HINT))
     }
 
     /// Takes a string field out of a 200 response's JSON as a secret.
@@ -149,9 +156,10 @@ impl Response {
         match object.remove(field) {
             Some(Value::String(text)) if !text.is_empty() => Ok(Secret::new(text)),
             _ => Err(Error::protocol(format!(
-                "{url} returned HTTP {} without a `{field}` string",
+                "{url} returned HTTP {} with no `{field}` string",
                 self.status
-            ))),
+            ))
+            .hint(NOT_GOOGLE_HINT)),
         }
     }
 
@@ -266,6 +274,18 @@ mod tests {
             .unwrap_err();
         assert!(err.message().contains("access_token"));
         assert!(!err.message().contains("ya29"));
+        assert_eq!(err.hints(), [NOT_GOOGLE_HINT]);
+    }
+
+    #[test]
+    fn empty_body_is_named() {
+        let err = response(200, "").json_object("u").unwrap_err();
+        assert!(
+            err.message().contains("with an empty body"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.hints(), [NOT_GOOGLE_HINT]);
     }
 }
 

@@ -93,15 +93,18 @@ fn read_file(path: &Path, source_label: &str, deadline: Instant) -> Result<Secre
             Err(Error::config(format!(
                 "the {source_label} is larger than {} KiB, so it is not a subject token",
                 MAX_SUBJECT_TOKEN_BYTES / 1024
-            )))
+            ))
+            .hint("check that credential_source in the credentials file names the file the identity provider writes its token to"))
         }
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(err)) => Err(Error::config(format!(
             "failed to read the {source_label}: {err}"
-        ))),
+        ))
+        .hint("check credential_source.file in the credentials file, and the file's permissions")),
         Err(_) => Err(Error::temporary(format!(
             "timed out reading the {source_label} before the --timeout budget ran out"
-        ))),
+        ))
+        .hint("the file does not end, as a FIFO with no writer does: check credential_source.file")),
     }
 }
 
@@ -114,7 +117,10 @@ fn extract(
     let token = match format {
         SubjectTokenFormat::Text => std::str::from_utf8(content.expose())
             .map(|text| text.trim().to_string())
-            .map_err(|_| Error::config(format!("{source_label} is not UTF-8 text")))?,
+            .map_err(|_| {
+                Error::config(format!("{source_label} is not UTF-8 text"))
+                    .hint("check that credential_source names the identity provider's token, which is text")
+            })?,
         SubjectTokenFormat::Json {
             subject_token_field_name: field,
         } => {
@@ -132,7 +138,8 @@ fn extract(
                 _ => {
                     return Err(Error::config(format!(
                         "{source_label} has no string field `{field}` (subject_token_field_name)"
-                    )));
+                    ))
+                    .hint("set credential_source.format.subject_token_field_name in the credentials file to the field that holds the token"));
                 }
             }
         }
@@ -140,7 +147,8 @@ fn extract(
     if token.is_empty() {
         return Err(Error::config(format!(
             "{source_label} contains an empty subject token"
-        )));
+        ))
+        .hint("the identity provider has not written its token yet: check the CI job's OIDC setup (in GitHub Actions, permissions: id-token: write)"));
     }
     Ok(Secret::new(token))
 }
