@@ -95,4 +95,48 @@ mod unix {
             assert_eq!(outcome.stderr, "", "mode {mode:o}");
         }
     }
+
+    #[test]
+    fn file_without_secret_draws_no_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let env = TestEnv::new();
+        let federation = serde_json::json!({
+            "type": "external_account",
+            "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": "http://127.0.0.1:9/v1/token",
+            "credential_source": {"file": "/nonexistent/token"}
+        });
+        let path = env.write("federation.json", federation.to_string());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let outcome = run(env.command().arg("-c").arg(&path));
+        let doctor = run(env.command().args(["doctor", "--offline", "-c"]).arg(&path));
+
+        assert!(!outcome.stderr.contains(WARNING), "{}", outcome.stderr);
+        assert!(
+            doctor.stdout.contains("holds no secret"),
+            "{}",
+            doctor.stdout
+        );
+    }
+
+    #[test]
+    fn user_credentials_warning_names_refresh_token() {
+        use std::os::unix::fs::PermissionsExt;
+        let env = TestEnv::new();
+        let user = serde_json::json!({
+            "type": "authorized_user",
+            "client_id": "1.apps.googleusercontent.com",
+            "client_secret": "secret",
+            "refresh_token": "1//refresh"
+        });
+        let path = env.write("user.json", user.to_string());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let outcome = run(env.command().arg("-c").arg(&path));
+
+        outcome.expect_code(78);
+        outcome.expect_stderr(&[WARNING, "may read the refresh token"]);
+    }
 }

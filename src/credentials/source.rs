@@ -175,6 +175,9 @@ pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
         return Err(Error::config(format!("{origin} is empty"))
             .hint("it should hold the service-account key JSON that Posos gave you"));
     }
+    if let Some(path) = origin.path() {
+        warn_if_readable_by_others(path, bytes.expose());
+    }
     Ok(bytes)
 }
 
@@ -194,7 +197,6 @@ fn check_metadata(path: &Path, origin: &Origin) -> Result<bool> {
     if metadata.is_file() && metadata.len() > MAX_CREDENTIALS_BYTES {
         return Err(too_large(origin));
     }
-    warn_if_readable_by_others(&metadata, path);
     Ok(metadata.is_file())
 }
 
@@ -297,18 +299,39 @@ pub fn report_permissions_elsewhere() {
     PERMISSIONS_REPORTED_ELSEWHERE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Warns, as ssh does, when a private key file is readable by the group or by others.
+/// Names the secret that credentials file content holds, for the permission warning: a
+/// private key, or a user's refresh token. A federation or impersonation file that only points
+/// at other credentials holds none.
+pub fn secret_in(content: &[u8]) -> Option<&'static str> {
+    let has = |field: &[u8]| content.windows(field.len()).any(|window| window == field);
+    if has(b"\"private_key\"") {
+        Some("the private key")
+    } else if has(b"\"refresh_token\"") || has(b"\"client_secret\"") {
+        Some("the refresh token")
+    } else {
+        None
+    }
+}
+
+/// Warns, as ssh does, when a credentials file that holds a secret is readable by the group
+/// or by others.
 #[cfg(unix)]
-fn warn_if_readable_by_others(metadata: &std::fs::Metadata, path: &Path) {
+fn warn_if_readable_by_others(path: &Path, content: &[u8]) {
     use std::os::unix::fs::PermissionsExt;
 
     if PERMISSIONS_REPORTED_ELSEWHERE.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
+    let Ok(metadata) = path.metadata() else {
+        return;
+    };
     let mode = metadata.permissions().mode();
-    if metadata.is_file() && mode & 0o077 != 0 {
+    if !metadata.is_file() || mode & 0o077 == 0 {
+        return;
+    }
+    if let Some(secret) = secret_in(content) {
         log::warn!(
-            "key file {} has mode {:04o}, so other users may read the private key; run: chmod 600 {}",
+            "key file {} has mode {:04o}, so other users may read {secret}; run: chmod 600 {}",
             path.display(),
             mode & 0o7777,
             path.display()
@@ -317,7 +340,7 @@ fn warn_if_readable_by_others(metadata: &std::fs::Metadata, path: &Path) {
 }
 
 #[cfg(not(unix))]
-fn warn_if_readable_by_others(_metadata: &std::fs::Metadata, _path: &Path) {}
+fn warn_if_readable_by_others(_path: &Path, _content: &[u8]) {}
 
 #[cfg(test)]
 mod tests {

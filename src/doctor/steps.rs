@@ -74,11 +74,15 @@ pub fn permissions(context: &mut Context<'_>) -> Check {
     let Some(path) = origin.path() else {
         return Check::skipped("the credentials come from standard input, not a file");
     };
-    file_mode_check(path)
+    let secret = context
+        .bytes
+        .as_ref()
+        .and_then(|bytes| source::secret_in(bytes.expose()));
+    file_mode_check(path, secret)
 }
 
 #[cfg(unix)]
-fn file_mode_check(path: &std::path::Path) -> Check {
+fn file_mode_check(path: &std::path::Path, secret: Option<&str>) -> Check {
     use std::os::unix::fs::PermissionsExt;
 
     let mode = match path.metadata() {
@@ -92,20 +96,25 @@ fn file_mode_check(path: &std::path::Path) -> Check {
             "mode {mode:04o}: only the owner can read the key file"
         ));
     }
+    let Some(secret) = secret else {
+        return Check::ok(format!(
+            "mode {mode:04o}: others may read the file, which holds no secret of its own"
+        ));
+    };
     let who = match (mode & 0o070 != 0, mode & 0o007 != 0) {
         (true, true) => "the group and others",
         (true, false) => "the group",
         _ => "others",
     };
     Check::warning(format!(
-        "mode {mode:04o}: {who} may read the private key in {}",
+        "mode {mode:04o}: {who} may read {secret} in {}",
         path.display()
     ))
     .hint(format!("run: chmod 600 {}", path.display()))
 }
 
 #[cfg(not(unix))]
-fn file_mode_check(_path: &std::path::Path) -> Check {
+fn file_mode_check(_path: &std::path::Path, _secret: Option<&str>) -> Check {
     Check::skipped("file modes are checked on Unix only")
 }
 
