@@ -165,6 +165,7 @@ pub fn transport_error_in(err: ureq::Error, url: &str, phase: Option<Phase>) -> 
                 Error::temporary(format!("the request to {url} failed: {other}")).hint(NETWORK_HINT)
             }
         },
+        ureq::Error::Rustls(reason) if is_not_tls(&reason.to_string()) => not_tls_error(url),
         ureq::Error::Rustls(reason) => {
             Error::temporary(format!("the TLS handshake with {url} failed: {reason}"))
                 .hint("a proxy or firewall may be interfering with TLS")
@@ -278,6 +279,7 @@ fn io_error(err: &io::Error, url: &str, phase: Option<Phase>) -> Error {
         io::ErrorKind::ConnectionAborted => "connection aborted",
         io::ErrorKind::UnexpectedEof => "connection closed before the response was complete",
         io::ErrorKind::TimedOut => "timed out",
+        _ if is_not_tls(&err.to_string()) => return not_tls_error(url),
         // The system resolver's failure comes as an uncategorized I/O error.
         _ if err.to_string().contains("lookup address") => {
             return Error::temporary(format!("failed to resolve the host of {url}: {err}"))
@@ -293,6 +295,23 @@ fn io_error(err: &io::Error, url: &str, phase: Option<Phase>) -> Error {
         .unwrap_or_default();
     Error::temporary(format!("failed to reach {url}: {reason}{during}"))
         .hint("check that the token endpoint is reachable from this machine")
+}
+
+/// Returns whether a TLS failure's text shows that the server sent something other than TLS:
+/// rustls reports a plain-HTTP response to its handshake as a corrupt message of type
+/// InvalidContentType.
+fn is_not_tls(reason: &str) -> bool {
+    reason.contains("InvalidContentType")
+}
+
+/// Explains an https URL whose server does not speak TLS. Another attempt would meet the same
+/// server, so it is not retried.
+fn not_tls_error(url: &str) -> Error {
+    Error::protocol(format!(
+        "{url} did not answer with TLS: the server on that port probably speaks plain HTTP"
+    ))
+    .hint("check the URL's scheme and port")
+    .not_retryable()
 }
 
 /// The hint for a network failure without a more precise one.
@@ -330,6 +349,19 @@ mod tests {
             err.message()
         );
         assert!(err.hints()[0].contains("DNS"));
+    }
+
+    #[test]
+    fn plain_http_server_on_https_url_is_named() {
+        let err = io::Error::other("received corrupt message of type InvalidContentType");
+        let err = io_error(&err, URL, None);
+        assert_eq!(err.class(), ExitCode::Protocol);
+        assert!(!err.is_retryable());
+        assert!(
+            err.message().contains("did not answer with TLS"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

@@ -164,7 +164,8 @@ fn read_stdin(deadline: Instant) -> Result<Secret<String>> {
 /// Finds the token in the input: a bare token, an `Authorization: Bearer` line among others,
 /// a `Bearer <token>` value, or the JSON object of `--format json`.
 pub fn extract_token(input: &str) -> Result<&str> {
-    let input = input.trim_start_matches('\u{feff}').trim();
+    // Quotes around the whole input come from copying a header out of a curl command.
+    let input = unquote(input.trim_start_matches('\u{feff}').trim());
     if input.is_empty() {
         return Err(Error::data("the input is empty: no token to inspect")
             .hint("pipe the token in: posos-token | posos-token inspect"));
@@ -436,6 +437,10 @@ mod tests {
         }
         assert_eq!(extract_token("\"a.b.c\"").unwrap(), "a.b.c");
         assert_eq!(extract_token("'a.b.c'").unwrap(), "a.b.c");
+        assert_eq!(
+            extract_token("\"Authorization: Bearer a.b.c\"").unwrap(),
+            "a.b.c"
+        );
     }
 
     #[test]

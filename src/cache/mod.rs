@@ -67,7 +67,7 @@ pub fn obtain(
     };
 
     if !policy.refresh
-        && let Some(token) = cache.read_fresh(key, policy.min_valid, None)
+        && let Some(token) = cache.read_fresh(key, policy.min_valid, None, log::Level::Info)
     {
         return Ok(token);
     }
@@ -80,7 +80,8 @@ pub fn obtain(
             // above and this lock, so the entry is read again. With --refresh it is not,
             // because this run's request came after that token's.
             if !policy.refresh
-                && let Some(token) = cache.read_fresh(key, policy.min_valid, None)
+                && let Some(token) =
+                    cache.read_fresh(key, policy.min_valid, None, log::Level::Debug)
             {
                 return Ok(token);
             }
@@ -90,7 +91,9 @@ pub fn obtain(
             // The run that held the lock has probably just written a new token. With
             // --refresh, only a token fetched after this run started is new enough.
             let fetched_since = policy.refresh.then_some(started_at);
-            if let Some(token) = cache.read_fresh(key, policy.min_valid, fetched_since) {
+            if let Some(token) =
+                cache.read_fresh(key, policy.min_valid, fetched_since, log::Level::Info)
+            {
                 return Ok(token);
             }
             Some(lock)
@@ -153,18 +156,20 @@ impl TokenCache {
     }
 
     /// Returns the cached token when it has at least `min_valid` of life left and, if
-    /// `fetched_since` is given, was fetched at or after that time.
+    /// `fetched_since` is given, was fetched at or after that time. `level` is the log level of
+    /// why there is none, so that a second read under the lock does not repeat the first's.
     fn read_fresh(
         &self,
         key: &CacheKey,
         min_valid: Duration,
         fetched_since: Option<i64>,
+        level: log::Level,
     ) -> Option<IdToken> {
         let path = self.entry_path(key);
         let bytes = match fs::read_file(&path) {
             Ok(Some(bytes)) => Secret::new(bytes),
             Ok(None) => {
-                log::info!("no cached token in {}", path.display());
+                log::log!(level, "no cached token in {}", path.display());
                 return None;
             }
             Err(problem) => {
@@ -184,7 +189,8 @@ impl TokenCache {
         let remaining = entry.token.local_expiry().saturating_sub(unix_now());
         let min_valid_secs = i64::try_from(min_valid.as_secs()).unwrap_or(i64::MAX);
         if remaining < min_valid_secs {
-            log::info!(
+            log::log!(
+                level,
                 "the cached token has {} s of life left, less than --min-valid {min_valid_secs} s",
                 remaining.max(0)
             );

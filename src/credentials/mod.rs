@@ -108,6 +108,18 @@ fn parse_typed(
     }
 }
 
+/// Returns whether `bytes` look like JSON encoded in base64, as CI secrets sometimes are: only
+/// base64 characters and line breaks, starting as the encoding of `{"` or `{` and a newline
+/// does.
+fn looks_like_base64_json(bytes: &[u8]) -> bool {
+    let text = bytes.trim_ascii();
+    text.len() > 100
+        && (text.starts_with(b"eyJ") || text.starts_with(b"ewo") || text.starts_with(b"ew0K"))
+        && text
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_whitespace() || b"+/=-_".contains(b))
+}
+
 /// Parses JSON text that must be an object, with errors that give a position but no content.
 pub fn parse_object(bytes: &[u8], origin: &Origin) -> Result<Map<String, Value>> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
@@ -124,12 +136,17 @@ pub fn parse_object(bytes: &[u8], origin: &Origin) -> Result<Map<String, Value>>
             }
             _ => "is not valid JSON",
         };
-        Error::config(format!(
+        let error = Error::config(format!(
             "{origin} {what} (line {}, column {})",
             err.line(),
             err.column()
-        ))
-        .hint("it should be the service-account key JSON exactly as Posos gave it")
+        ));
+        if looks_like_base64_json(bytes) {
+            return error.hint(
+                "it looks like base64 of JSON: decode it first, for example: printf '%s' \"$SECRET\" | base64 -d | posos-token --credentials -",
+            );
+        }
+        error.hint("it should be the service-account key JSON exactly as Posos gave it")
     })?;
 
     match value {
@@ -173,12 +190,30 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    /// JSON text long enough that its base64 passes the length check.
+    const KEY_FOR_HINT: &str = r#"{"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com", "private_key_id": "0123"}"#;
+
     fn origin() -> Origin {
         Origin::Flag(PathBuf::from("key.json"))
     }
 
     fn parse_text(text: &str) -> Result<Credentials> {
         parse(&Secret::new(text.as_bytes().to_vec()), &origin())
+    }
+
+    #[test]
+    fn base64_of_json_gets_a_decoding_hint() {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(KEY_FOR_HINT);
+        for text in [
+            encoded.clone(),
+            format!("{}\n{}\n", &encoded[..76], &encoded[76..]),
+        ] {
+            let err = parse_object(text.as_bytes(), &Origin::Stdin).unwrap_err();
+            assert!(err.hints()[0].contains("base64 -d"), "{:?}", err.hints());
+        }
+        let err = parse_object(b"not json at all", &Origin::Stdin).unwrap_err();
+        assert!(!err.hints()[0].contains("base64"));
     }
 
     #[test]

@@ -172,8 +172,14 @@ pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
         }
     };
     if bytes.expose().iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::config(format!("{origin} is empty"))
-            .hint("it should hold the service-account key JSON that Posos gave you"));
+        let error = Error::config(format!("{origin} is empty"))
+            .hint("it should hold the service-account key JSON that Posos gave you");
+        return Err(match origin {
+            Origin::Stdin => error.hint(
+                "in CI, check that the secret is set for this job: CI services give an empty value to jobs that may not read it, such as those of pull requests from forks",
+            ),
+            _ => error,
+        });
     }
     if let Some(path) = origin.path() {
         warn_if_readable_by_others(path, bytes.expose());

@@ -22,6 +22,11 @@ pub fn check_endpoint_url(url: &str, field: &str) -> Result<Uri> {
             "{field} uses plain http to {host}; only https is accepted, except to a loopback address"
         ))
         .hint("change the URL to https://")),
+        Some(scheme) if scheme.len() <= 20 => Err(Error::config(format!(
+            "{field} uses the scheme {scheme}, which is not supported: {}",
+            printable(url)
+        ))
+        .hint("use an https:// URL, such as https://oauth2.googleapis.com/token")),
         _ => Err(invalid()),
     }
 }
@@ -53,6 +58,16 @@ mod tests {
     #[test]
     fn accepts_https() {
         assert!(check_endpoint_url("https://oauth2.googleapis.com/token", "token_uri").is_ok());
+    }
+
+    #[test]
+    fn other_scheme_is_named() {
+        let err = check_endpoint_url("ftp://127.0.0.1/x", "token_uri").unwrap_err();
+        assert!(
+            err.message().contains("the scheme ftp"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]
