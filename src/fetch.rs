@@ -28,13 +28,7 @@ pub fn from_service_account(
         identity.private_key_id.as_deref().unwrap_or("without id")
     );
     let token = crate::exchange::exchange(&signer, &claims, &token_uri, &identity, deadline)?;
-    let token = crate::sources::check_identity_token(token, audience, &token_uri)?;
-    log::info!(
-        "received an identity token for audience {} that expires at {}",
-        token.claims().aud.as_deref().unwrap_or("(none)"),
-        crate::output::rfc3339(token.claims().exp)
-    );
-    Ok(token)
+    crate::sources::check_identity_token(token, audience, &token_uri)
 }
 
 /// Returns the current time in seconds since the Unix epoch.

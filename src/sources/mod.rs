@@ -241,6 +241,10 @@ pub(crate) fn check_identity_token(token: IdToken, audience: &str, url: &str) ->
             "check this machine's clock, and that {url} is the right endpoint: Google's tokens are valid for an hour"
         )));
     }
+    log::info!(
+        "received an identity token for audience {audience} that expires at {}",
+        crate::output::rfc3339(claims.exp)
+    );
     Ok(token)
 }
 

@@ -58,6 +58,7 @@ pub fn send(
     body: &[u8],
     url: &str,
 ) -> Result<Response> {
+    crate::http_log::request("POST", url, &format!("body of {} bytes not shown", body.len()));
     let started = Instant::now();
     let response = request
         .send(body)
@@ -70,6 +71,7 @@ pub fn get(
     request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
     url: &str,
 ) -> Result<Response> {
+    crate::http_log::request("GET", url, "no body");
     let started = Instant::now();
     let response = request
         .call()
@@ -91,6 +93,11 @@ fn read(
             .map(String::from)
     };
     let status = response.status().as_u16();
+    log::info!(
+        "{url} returned HTTP {status} in {} ms",
+        started.elapsed().as_millis()
+    );
+    crate::http_log::response_headers(response.headers());
     let content_type = header_text(header::CONTENT_TYPE.as_str());
     let metadata_flavor = header_text("metadata-flavor");
     let retry_after = header_text(header::RETRY_AFTER.as_str());
