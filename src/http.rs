@@ -308,7 +308,7 @@ fn is_not_tls(reason: &str) -> bool {
 /// server, so it is not retried.
 fn not_tls_error(url: &str) -> Error {
     Error::protocol(format!(
-        "{url} did not answer with TLS: the server on that port probably speaks plain HTTP"
+        "{url} did not respond with TLS: the server on that port probably speaks plain HTTP"
     ))
     .hint("check the URL's scheme and port")
     .not_retryable()

@@ -66,8 +66,8 @@ fn create_dir(dir: &Path) -> Result<(), Problem> {
 
 /// Removes any access of group and others from an existing directory that holds only cache
 /// files, and keeps the owner's bits, so that a directory the user made read-only stays
-/// read-only. A directory open to others that holds other files too, such as /tmp, is left as
-/// it is and not used: changing its mode would break the other programs that use it.
+/// read-only. A directory open to others that contains other files too, such as /tmp, is left
+/// as it is and not used, because changing its mode would break the other programs that use it.
 fn restrict_dir_mode(dir: &Path) -> Result<(), Problem> {
     #[cfg(unix)]
     {

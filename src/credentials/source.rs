@@ -305,9 +305,9 @@ pub fn report_permissions_elsewhere() {
     PERMISSIONS_REPORTED_ELSEWHERE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Names the secret that credentials file content holds, for the permission warning: a
+/// Returns the name of the secret in credentials file content, for the permission warning: a
 /// private key, or a user's refresh token. A federation or impersonation file that only points
-/// at other credentials holds none.
+/// at other credentials contains none.
 pub fn secret_in(content: &[u8]) -> Option<&'static str> {
     let has = |field: &[u8]| content.windows(field.len()).any(|window| window == field);
     if has(b"\"private_key\"") {
@@ -319,7 +319,7 @@ pub fn secret_in(content: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Warns, as ssh does, when a credentials file that holds a secret is readable by the group
+/// Warns, as ssh does, when a credentials file that contains a secret is readable by the group
 /// or by others.
 #[cfg(unix)]
 fn warn_if_readable_by_others(path: &Path, content: &[u8]) {

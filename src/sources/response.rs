@@ -58,7 +58,11 @@ pub fn send(
     body: &[u8],
     url: &str,
 ) -> Result<Response> {
-    crate::http_log::request("POST", url, &format!("body of {} bytes not shown", body.len()));
+    crate::http_log::request(
+        "POST",
+        url,
+        &format!("body of {} bytes not shown", body.len()),
+    );
     let started = Instant::now();
     let response = request
         .send(body)
