@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(err.class(), ExitCode::Protocol);
         assert!(!err.is_retryable());
         assert!(
-            err.message().contains("did not answer with TLS"),
+            err.message().contains("did not respond with TLS"),
             "{}",
             err.message()
         );
