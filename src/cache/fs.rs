@@ -130,7 +130,10 @@ pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>, Problem> {
         Err(err) => return Err(open_problem(err, path)),
     };
     check_file(&file, path)?;
-    let mut bytes = Vec::new();
+    // Sized to the file, so that the token is read without reallocations that would leave
+    // copies of it in freed memory.
+    let size = file.metadata().map_or(0, |metadata| metadata.len());
+    let mut bytes = Vec::with_capacity(size.min(MAX_ENTRY_BYTES) as usize + 1);
     file.take(MAX_ENTRY_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|err| format!("can't read {}: {err}", path.display()))?;

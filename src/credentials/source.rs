@@ -241,7 +241,10 @@ fn too_large(origin: &Origin) -> Error {
 
 /// Reads at most `MAX_CREDENTIALS_BYTES + 1` bytes of a regular file.
 fn read_regular_file(file: File, origin: &Origin) -> Result<Secret<Vec<u8>>> {
-    let mut buffer = Vec::new();
+    // Sized to the file, so that the buffer is not reallocated while it fills: a reallocation
+    // would leave a copy of the key in freed memory, which `Secret` can't wipe.
+    let size = file.metadata().map_or(0, |metadata| metadata.len());
+    let mut buffer = Vec::with_capacity(size.min(MAX_CREDENTIALS_BYTES) as usize + 1);
     let result = file
         .take(MAX_CREDENTIALS_BYTES + 1)
         .read_to_end(&mut buffer);
