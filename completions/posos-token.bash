@@ -96,7 +96,7 @@ _posos__token() {
             return 0
             ;;
         posos__token__subcmd__cache)
-            opts="-c -v -q -h --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help clear path"
+            opts="-c -v -q -h --credentials --timeout --verbose --quiet --impersonate-service-account --delegates --ca-file --audience --client-id --help clear path"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,6 +111,14 @@ _posos__token() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate-service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -134,7 +142,7 @@ _posos__token() {
             return 0
             ;;
         posos__token__subcmd__cache__subcmd__clear)
-            opts="-c -v -q -h --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
+            opts="-c -v -q -h --credentials --timeout --verbose --quiet --impersonate-service-account --delegates --ca-file --audience --client-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,6 +157,14 @@ _posos__token() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate-service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -172,7 +188,7 @@ _posos__token() {
             return 0
             ;;
         posos__token__subcmd__cache__subcmd__path)
-            opts="-c -v -q -h --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
+            opts="-c -v -q -h --credentials --timeout --verbose --quiet --impersonate-service-account --delegates --ca-file --audience --client-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,6 +203,14 @@ _posos__token() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate-service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -210,7 +234,7 @@ _posos__token() {
             return 0
             ;;
         posos__token__subcmd__doctor)
-            opts="-c -v -q -h --offline --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
+            opts="-c -v -q -h --offline --credentials --timeout --verbose --quiet --impersonate-service-account --delegates --ca-file --audience --client-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,6 +249,14 @@ _posos__token() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate-service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -248,7 +280,7 @@ _posos__token() {
             return 0
             ;;
         posos__token__subcmd__inspect)
-            opts="-c -v -q -h --json --credentials --timeout --verbose --quiet --ca-file --audience --client-id --help"
+            opts="-c -v -q -h --json --credentials --timeout --verbose --quiet --impersonate-service-account --delegates --ca-file --audience --client-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,6 +295,14 @@ _posos__token() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impersonate-service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delegates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

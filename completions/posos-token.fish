@@ -47,6 +47,8 @@ complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "doctor" -d 
 complete -c posos-token -n "__fish_posos_token_needs_command" -f -a "cache" -d 'Manage the token cache'
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l impersonate-service-account -d 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l delegates -d 'Service accounts of the delegation chain to the impersonated one, comma-separated' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -l json -d 'Print the header and claims as a JSON object'
@@ -55,6 +57,8 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s q -l
 complete -c posos-token -n "__fish_posos_token_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l impersonate-service-account -d 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l delegates -d 'Service accounts of the delegation chain to the impersonated one, comma-separated' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -l offline -d 'Skip the exchange at the token endpoint, and the steps that need its response'
@@ -63,6 +67,8 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s q -l 
 complete -c posos-token -n "__fish_posos_token_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l impersonate-service-account -d 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l delegates -d 'Service accounts of the delegation chain to the impersonated one, comma-separated' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
@@ -72,6 +78,8 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not _
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and not __fish_seen_subcommand_from clear path" -f -a "path" -d 'Print the cache directory'
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l impersonate-service-account -d 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l delegates -d 'Service accounts of the delegation chain to the impersonated one, comma-separated' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'
@@ -79,6 +87,8 @@ complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fis
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s c -l credentials -d 'Credentials file (JSON); - reads it from standard input [default: the order under "Credential discovery" in posos-token --help]' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l timeout -d 'Bound on the whole run, in seconds' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l impersonate-service-account -d 'Act as this service account: the credentials get its identity token through the IAM Credentials API, which needs the role Service Account OpenID Connect Identity Token Creator on it' -r
+complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l delegates -d 'Service accounts of the delegation chain to the impersonated one, comma-separated' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l ca-file -d 'Also trust the CA certificates in this PEM file, as for a proxy that intercepts TLS. The system certificate store stays trusted' -r -F
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -l client-id -l audience -d 'IAP OAuth client ID, the audience of the identity token' -r
 complete -c posos-token -n "__fish_posos_token_using_subcommand cache; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Log each step on stderr (-vv adds HTTP details); never logs a secret'

@@ -98,7 +98,8 @@ pub struct Cli {
         long,
         value_name = "EMAIL",
         env = "POSOS_IMPERSONATE_SERVICE_ACCOUNT",
-        value_parser = parse_service_account
+        value_parser = parse_service_account,
+        global = true
     )]
     pub impersonate_service_account: Option<String>,
 
@@ -108,7 +109,8 @@ pub struct Cli {
         value_name = "EMAIL,...",
         value_delimiter = ',',
         requires = "impersonate_service_account",
-        value_parser = parse_service_account
+        value_parser = parse_service_account,
+        global = true
     )]
     pub delegates: Vec<String>,
 

@@ -614,9 +614,9 @@ mod other_sources {
         let outcome = run(env
             .command()
             .args([
+                "doctor",
                 "--impersonate-service-account",
                 TARGET_ACCOUNT,
-                "doctor",
                 "-c",
                 "-",
             ])
