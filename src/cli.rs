@@ -185,6 +185,15 @@ impl Cli {
         }
     }
 
+    /// Returns the service account to impersonate and its delegation chain, when one is named.
+    pub fn impersonation(&self) -> Option<crate::sources::Impersonation> {
+        let account = self.impersonate_service_account.as_ref()?;
+        Some(crate::sources::Impersonation {
+            account: account.clone(),
+            delegates: self.delegates.clone(),
+        })
+    }
+
     /// Returns the output format, taking `-H` into account.
     pub fn output_format(&self) -> Format {
         if self.header {
@@ -254,14 +263,7 @@ fn parse_resource_url(value: &str) -> Result<String, String> {
     let uri: ureq::http::Uri = value
         .parse()
         .map_err(|_| format!("{value:?} is not a valid URL"))?;
-    let loopback = uri.host().is_some_and(|host| {
-        host == "localhost"
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    });
+    let loopback = uri.host().is_some_and(crate::credentials::url::is_loopback);
     let scheme_ok = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => loopback,

@@ -34,7 +34,6 @@ use std::time::Instant;
 use cli::{CacheCommand, Cli, Command};
 use error::Result;
 use secret::Secret;
-use sources::Impersonation;
 
 /// The domain of every OAuth client ID, and so of every IAP audience.
 const OAUTH_CLIENT_ID_SUFFIX: &str = ".apps.googleusercontent.com";
@@ -68,13 +67,7 @@ pub fn run(cli: &Cli) -> Result<Secret<String>> {
         );
     }
 
-    let impersonation = cli
-        .impersonate_service_account
-        .as_ref()
-        .map(|account| Impersonation {
-            account: account.clone(),
-            delegates: cli.delegates.clone(),
-        });
+    let impersonation = cli.impersonation();
     let cache_key = sources::cache_key(&source, impersonation.as_ref(), &cli.client_id);
     let token = cache::obtain(cli.cache_policy(), &cache_key, deadline, || {
         sources::identity_token(source, impersonation.as_ref(), &cli.client_id, deadline)

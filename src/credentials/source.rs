@@ -155,10 +155,14 @@ fn check_path_text(path: &OsStr, named_by: &str) -> Result<()> {
 
 /// Reads the credentials, at most `MAX_CREDENTIALS_BYTES` of them, and gives up at `deadline`.
 pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
+    let mut metadata = None;
     let bytes = match origin {
         Origin::Stdin => read_bounded(|| Ok(io::stdin()), origin, deadline)?,
         Origin::Flag(path) | Origin::EnvVar(path) | Origin::AdcFile(path) => {
-            if check_metadata(path, origin)? {
+            let checked = check_metadata(path, origin)?;
+            let is_file = checked.is_file();
+            metadata = Some(checked);
+            if is_file {
                 // A regular file ends, so it needs no helper thread to bound the wait; this
                 // keeps a thread start off the path of every run.
                 let file = File::open(path).map_err(|err| open_error(err, path, origin))?;
@@ -181,15 +185,15 @@ pub fn read(origin: &Origin, deadline: Instant) -> Result<Secret<Vec<u8>>> {
             _ => error,
         });
     }
-    if let Some(path) = origin.path() {
-        warn_if_readable_by_others(path, bytes.expose());
+    if let (Some(path), Some(metadata)) = (origin.path(), &metadata) {
+        warn_if_readable_by_others(path, metadata, bytes.expose());
     }
     Ok(bytes)
 }
 
 /// Checks a key file's metadata before it is opened, turning each way it can fail into a
-/// message with the fix. Returns whether it is a regular file.
-fn check_metadata(path: &Path, origin: &Origin) -> Result<bool> {
+/// message with the fix. Returns the metadata, for the permission check after reading.
+fn check_metadata(path: &Path, origin: &Origin) -> Result<std::fs::Metadata> {
     let metadata = match path.metadata() {
         Ok(metadata) => metadata,
         Err(err) => return Err(open_error(err, path, origin)),
@@ -203,7 +207,7 @@ fn check_metadata(path: &Path, origin: &Origin) -> Result<bool> {
     if metadata.is_file() && metadata.len() > MAX_CREDENTIALS_BYTES {
         return Err(too_large(origin));
     }
-    Ok(metadata.is_file())
+    Ok(metadata)
 }
 
 fn open_error(err: io::Error, path: &Path, origin: &Origin) -> Error {
@@ -325,15 +329,12 @@ pub fn secret_in(content: &[u8]) -> Option<&'static str> {
 /// Warns, as ssh does, when a credentials file that contains a secret is readable by the group
 /// or by others.
 #[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path, content: &[u8]) {
+fn warn_if_readable_by_others(path: &Path, metadata: &std::fs::Metadata, content: &[u8]) {
     use std::os::unix::fs::PermissionsExt;
 
     if PERMISSIONS_REPORTED_ELSEWHERE.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
-    let Ok(metadata) = path.metadata() else {
-        return;
-    };
     let mode = metadata.permissions().mode();
     if !metadata.is_file() || mode & 0o077 == 0 {
         return;
@@ -349,7 +350,7 @@ fn warn_if_readable_by_others(path: &Path, content: &[u8]) {
 }
 
 #[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path, _content: &[u8]) {}
+fn warn_if_readable_by_others(_path: &Path, _metadata: &std::fs::Metadata, _content: &[u8]) {}
 
 #[cfg(test)]
 mod tests {

@@ -491,13 +491,8 @@ pub fn exchange(context: &mut Context<'_>) -> Check {
 fn exchange_through_source(context: &mut Context<'_>) -> Check {
     let cli = context.cli;
     let deadline = context.deadline;
-    let impersonation =
-        cli.impersonate_service_account
-            .as_ref()
-            .map(|account| crate::sources::Impersonation {
-                account: account.clone(),
-                delegates: cli.delegates.clone(),
-            });
+    let impersonation = cli.impersonation();
+
     let started = Instant::now();
     let mut via = String::from("the credential source");
     // The credentials step already read the file, or standard input, which can't be read twice.
@@ -511,6 +506,7 @@ fn exchange_through_source(context: &mut Context<'_>) -> Check {
         _ => discovery::discover_from_environment(cli.credentials.as_deref())
             .and_then(|found| crate::sources::load(found, deadline)),
     };
+
     let token = loaded.and_then(|source| {
         via = match (&impersonation, &source) {
             (Some(target), _) => format!("impersonation of {}", target.account),
@@ -524,6 +520,7 @@ fn exchange_through_source(context: &mut Context<'_>) -> Check {
         crate::sources::identity_token(source, impersonation.as_ref(), &cli.client_id, deadline)
     });
     let elapsed = started.elapsed().as_millis();
+
     let check = match &token {
         Ok(_) => Check::ok(format!(
             "got an identity token through {via} in {elapsed} ms"
