@@ -36,7 +36,7 @@ pub struct IdTokenClaims {
     pub iss: Option<String>,
 }
 
-/// Which part of a JWT failed to decode.
+/// The part of a JWT that failed to decode.
 #[derive(Debug, PartialEq, Eq)]
 pub enum JwtError {
     /// The token does not have three dot-separated segments.

@@ -72,7 +72,7 @@ pub fn decide(
 }
 
 /// Applies the policy after failed attempt number `attempts`. When another attempt is allowed,
-/// sleeps and adds one to `retries`; otherwise returns the failure to report, with the number
+/// sleeps and adds one to `retries`. Otherwise returns the failure to report, with the number
 /// of attempts and, when time ran out, the reason.
 pub fn wait_or_give_up(
     err: Error,

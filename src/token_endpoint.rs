@@ -132,7 +132,7 @@ pub fn post_assertion(
 }
 
 /// Explains a failure to read the body. A body cut short or over the size limit is an
-/// unexpected answer (exit 76) that names the status and content type, never the body.
+/// unexpected response (exit 76) that names the status and content type, never the body.
 fn body_error(
     err: ureq::Error,
     token_uri: &str,
@@ -157,7 +157,7 @@ fn body_error(
     }
 }
 
-/// Reads the identity token from a token endpoint's answer, or explains why there is none.
+/// Reads the identity token from a token endpoint's response, or explains why there is none.
 pub fn interpret(answer: &Answer, token_uri: &str, key: &KeyIdentity) -> Result<IdToken> {
     let status = answer.status;
     if (300..400).contains(&status) {
@@ -259,7 +259,7 @@ fn read_id_token(mut object: Map<String, Value>, token_uri: &str) -> Result<IdTo
     }
 }
 
-/// Explains a non-200 answer, quoting Google's `error` and `error_description`.
+/// Explains a non-200 response, quoting Google's `error` and `error_description`.
 fn error_answer(
     status: u16,
     object: Option<&Map<String, Value>>,

@@ -1,4 +1,4 @@
-//! Fuzzes the parsing of the `Retry-After` and `Date` headers of the token endpoint's answer.
+//! Fuzzes the parsing of the `Retry-After` and `Date` headers of the token endpoint's response.
 #![no_main]
 
 use std::time::{Duration, UNIX_EPOCH};

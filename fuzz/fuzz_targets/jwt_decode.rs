@@ -1,4 +1,4 @@
-//! Fuzzes JWT decoding as `inspect` and the token endpoint response use it, and the way
+//! Fuzzes JWT decoding as `inspect` and the token endpoint's response use it, and the way
 //! `inspect` finds the token in its input and renders what it decoded.
 
 #![no_main]

@@ -1,4 +1,4 @@
-//! Fuzzes the reading of a token endpoint's answer; the first byte picks the HTTP status.
+//! Fuzzes the reading of a token endpoint's response. The first byte picks the HTTP status.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -6,11 +6,11 @@
 //!  "fetched_at":1764838800,"expires_at":1764842400,"id_token":"eyJ…"}
 //! ```
 //!
-//! An entry may also hold `clock_offset`: the issuer's clock minus the local clock, in seconds,
+//! An entry may also contain `clock_offset`: the issuer's clock minus the local clock, in seconds,
 //! when the two differed by more than the tolerance at the fetch.
 //!
-//! `identity` contains the parts of the cache key that may be shown; it is for a person reading
-//! the directory and is not trusted when the entry is read.
+//! `identity` contains the parts of the cache key that may be shown. It is for a person reading
+//! the directory, so it is not trusted when the entry is read.
 
 use serde_json::{Map, Value, json};
 

@@ -109,7 +109,7 @@ fn holds_only_cache_files(dir: &Path) -> Result<bool, Problem> {
     Ok(true)
 }
 
-/// Sets `mode` explicitly, because the umask changes what a create call asks for.
+/// Sets `mode` explicitly, because the umask changes the mode that a create call requests.
 fn set_mode(path: &Path, mode: u32) -> Result<(), Problem> {
     #[cfg(unix)]
     {

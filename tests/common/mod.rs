@@ -418,7 +418,7 @@ pub fn rsa_public_key_der(name: &str) -> Vec<u8> {
     spki[24..].to_vec()
 }
 
-/// Starts a token endpoint that checks each assertion as Google's does and answers with an
+/// Starts a token endpoint that checks each assertion as Google's does and responds with an
 /// identity token or Google's error JSON.
 pub fn token_endpoint(config: EndpointConfig) -> TestServer {
     let config = Arc::new(config);
